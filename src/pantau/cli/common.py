@@ -1,0 +1,76 @@
+"""What every subcommand needs: settings from the file, a runtime, and clean failure."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from pantau.config import ConfigError, Settings, load_settings
+from pantau.registry.cameras import CameraError
+from pantau.runtime import Runtime, open_runtime
+from pantau.store.db import DatabaseUnavailable
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_USAGE = 1
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+
+
+@dataclass
+class CliState:
+    config_path: Path | None = None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                loaded = load_settings(self.config_path)
+            except ConfigError as exc:
+                fail(f"configuration error:\n{exc}", EXIT_CONFIG)
+            for warning in loaded.warnings:
+                err_console.print(f"[yellow]warning:[/] {warning}")
+            self._settings = loaded.settings
+            logging.basicConfig(
+                level=loaded.settings.log_level,
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            )
+            logging.getLogger("alembic").setLevel(logging.WARNING)
+        return self._settings
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def state(ctx: typer.Context) -> CliState:
+    return ctx.ensure_object(CliState)
+
+
+@contextmanager
+def open_rt(ctx: typer.Context, prepare: bool = True) -> Iterator[Runtime]:
+    """Open the runtime or exit with a clear message; nothing is written when the DB is down."""
+    settings = state(ctx).settings
+    try:
+        rt = open_runtime(settings, prepare=prepare)
+    except DatabaseUnavailable as exc:
+        fail(
+            f"{exc}\nCheck database.url in the configuration (or PANTAU_DATABASE_URL).",
+            EXIT_DATABASE,
+        )
+    except CameraError as exc:
+        fail(f"configuration error: {exc}", EXIT_CONFIG)
+    try:
+        yield rt
+    finally:
+        rt.close()

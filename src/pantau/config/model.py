@@ -1,0 +1,132 @@
+"""The settings tree. Every field has a default so Pantau starts with no file at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
+
+
+class Section(BaseModel):
+    """Extra keys are kept (not rejected) so the loader can warn about each one with its path."""
+
+    model_config = ConfigDict(extra="allow", validate_default=True)
+
+
+def check_stream_url(value: str | None) -> str | None:
+    """Accept only the schemes the stream reader can open, so a typo fails at load, not at 3 a.m."""
+    if value is None or value == "":
+        return None
+    scheme = urlsplit(value).scheme.lower()
+    if scheme not in STREAM_SCHEMES:
+        raise ValueError(
+            f"stream URL scheme must be one of {', '.join(STREAM_SCHEMES)}; "
+            f"got {scheme or 'none'!r}"
+        )
+    return value
+
+
+class DatabaseConfig(Section):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; empty means SQLite at <data_dir>/pantau.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/pantau",
+    )
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_dialect(cls, value: str | None) -> str | None:
+        if value and value.split(":", 1)[0].split("+")[0] not in ("sqlite", "postgresql"):
+            raise ValueError("database URL must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+
+class ServerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None
+
+
+class AuthConfig(Section):
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    cookie_secure: bool = False
+
+
+class CityConfig(Section):
+    name: str = "Kota Kendari"
+    timezone: str = "Asia/Makassar"
+    timezone_label: str = "WITA"
+    late_threshold: str = "10.00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Makassar)") from exc
+        return value
+
+
+class ZoneConfig(Section):
+    name: str
+    points: list[tuple[float, float]] = Field(
+        description="Polygon in normalised frame coordinates (0..1), at least three points"
+    )
+
+    @field_validator("points")
+    @classmethod
+    def _polygon(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(value) < 3:
+            raise ValueError("a zone needs at least three points")
+        for x, y in value:
+            if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                raise ValueError(f"zone point ({x}, {y}) is outside the frame (0..1)")
+        return value
+
+
+class CameraConfig(Section):
+    """A camera declared in the file; synced into the registry at start."""
+
+    name: str = Field(min_length=1, max_length=120)
+    site: str = Field(description="Kelurahan code of the site, e.g. 74.71.01.1005, or site slug")
+    purpose: str = Field(min_length=3, description='Required by UU 27/2022, e.g. "keamanan kantor"')
+    main_stream: str
+    sub_stream: str | None = None
+    username: str | None = None
+    password: str | None = None
+    enabled: bool = True
+    zones: list[ZoneConfig] = Field(default_factory=list)
+
+    @field_validator("main_stream", "sub_stream")
+    @classmethod
+    def _stream_scheme(cls, value: str | None) -> str | None:
+        return check_stream_url(value)
+
+    @model_validator(mode="after")
+    def _main_required(self) -> CameraConfig:
+        if not self.main_stream:
+            raise ValueError("main_stream is required")
+        return self
+
+
+class Settings(Section):
+    data_dir: Path = Field(default=Path("data"), description="Database, keys and recordings")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    city: CityConfig = Field(default_factory=CityConfig)
+    cameras: list[CameraConfig] = Field(default_factory=list)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'pantau.db').resolve()}"

@@ -1,0 +1,91 @@
+"""Camera passwords encrypted at rest with a per-installation Fernet key file (mode 0600)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
+
+from cryptography.fernet import Fernet, InvalidToken
+
+log = logging.getLogger(__name__)
+
+
+class SecretError(Exception):
+    """The key file is missing, unreadable or does not match the stored secrets."""
+
+
+class SecretBox:
+    """Encrypts small secrets; the key lives in a file only the service user can read."""
+
+    def __init__(self, key_path: Path) -> None:
+        self.key_path = key_path
+        self._fernet = Fernet(self._load_or_create())
+
+    def _load_or_create(self) -> bytes:
+        path = self.key_path
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return self._load_or_create()
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(Fernet.generate_key())
+            log.info(
+                "created secret key %s (keep a backup: without it camera passwords are lost)", path
+            )
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning(
+                "secret key %s is readable by others (mode %o); tightening to 600", path, mode
+            )
+            path.chmod(0o600)
+        key = path.read_bytes().strip()
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise SecretError(f"{path}: not a valid Fernet key") from exc
+        return key
+
+    def encrypt(self, plaintext: str) -> bytes:
+        return self._fernet.encrypt(plaintext.encode("utf-8"))
+
+    def decrypt(self, token: bytes) -> str:
+        try:
+            return self._fernet.decrypt(token).decode("utf-8")
+        except InvalidToken as exc:
+            raise SecretError(
+                f"a stored camera password cannot be decrypted with {self.key_path}; "
+                "was the key file replaced?"
+            ) from exc
+
+
+def _rebuild(parts: SplitResult, credentials: str | None) -> str:
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{credentials}@{host}" if credentials else host
+    return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """rtsp://user:pw@host/x -> (rtsp://user@host/x, user, pw): no password reaches the DB."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url, None, None
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return _rebuild(parts, quote(user, safe="") if user else None), user, password
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """The URL the stream reader actually opens; built in memory only."""
+    if not username:
+        return url
+    cred = quote(username, safe="")
+    if password:
+        cred += ":" + quote(password, safe="")
+    return _rebuild(urlsplit(url), cred)

@@ -1,0 +1,228 @@
+"""SQLAlchemy models: the registry, accounts and audit. Later layers add their own tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pantau.store.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def str_enum(enum: type[StrEnum], name: str) -> SAEnum:
+    """Enums stored as plain strings with a CHECK, so adding a value is a small migration."""
+    return SAEnum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class SiteKind(StrEnum):
+    KANTOR_KELURAHAN = "kantor_kelurahan"
+    KANTOR_KECAMATAN = "kantor_kecamatan"
+    KANTOR_OPD = "kantor_opd"
+    RUANG_PUBLIK = "ruang_publik"
+    RUAS_JALAN = "ruas_jalan"
+
+
+class Connectivity(StrEnum):
+    CONNECTED = "connected"
+    NOT_CONNECTED = "not_connected"
+    PLANNED = "planned"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    PIMPINAN = "pimpinan"
+    CAMAT = "camat"
+    LURAH = "lurah"
+
+
+class RuleKind(StrEnum):
+    WEEKLY = "weekly"
+    RAMADAN = "ramadan"
+    OVERRIDE = "override"
+    CLOSURE = "closure"
+
+
+class Kecamatan(Base):
+    __tablename__ = "kecamatan"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class Kelurahan(Base):
+    __tablename__ = "kelurahan"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kecamatan_code: Mapped[str] = mapped_column(ForeignKey("kecamatan.code"), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+    kecamatan: Mapped[Kecamatan] = relationship()
+
+
+class Calendar(Base):
+    """A set of rules; a site's own calendar inherits from its parent (the city default)."""
+
+    __tablename__ = "calendar"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("calendar.id"))
+    use_national_holidays: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    rules: Mapped[list[CalendarRuleRow]] = relationship(
+        back_populates="calendar", cascade="all, delete-orphan", order_by="CalendarRuleRow.id"
+    )
+    parent: Mapped[Calendar | None] = relationship(remote_side=[id])
+
+
+class CalendarRuleRow(Base):
+    __tablename__ = "calendar_rule"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(
+        ForeignKey("calendar.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[RuleKind] = mapped_column(str_enum(RuleKind, "rule_kind"))
+    weekdays: Mapped[list[int]] = mapped_column(JSON, default=list)
+    opens: Mapped[time | None] = mapped_column(Time)
+    closes: Mapped[time | None] = mapped_column(Time)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(240), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    calendar: Mapped[Calendar] = relationship(back_populates="rules")
+
+
+class Site(Base):
+    """A place with cameras. `id` is stable; official codes are attributes because they change."""
+
+    __tablename__ = "site"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[SiteKind] = mapped_column(str_enum(SiteKind, "site_kind"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    kelurahan_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    kecamatan_code: Mapped[str | None] = mapped_column(ForeignKey("kecamatan.code"), index=True)
+    address: Mapped[str | None] = mapped_column(String(240))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    connectivity: Mapped[Connectivity] = mapped_column(
+        str_enum(Connectivity, "connectivity"), default=Connectivity.CONNECTED
+    )
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendar.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    cameras: Mapped[list[Camera]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="Camera.id"
+    )
+    kecamatan: Mapped[Kecamatan | None] = relationship()
+    calendar: Mapped[Calendar | None] = relationship()
+
+
+class Camera(Base):
+    __tablename__ = "camera"
+    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_camera_site_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    purpose: Mapped[str] = mapped_column(String(160))
+    main_stream: Mapped[str] = mapped_column(Text)
+    sub_stream: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(120))
+    password_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    zones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    site: Mapped[Site] = relationship(back_populates="cameras")
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(160), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    scope_code: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuthSession(Base):
+    """Login sessions; only a hash of the bearer token is stored."""
+
+    __tablename__ = "auth_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEntry(Base):
+    """Who did what to which object, and whether it was allowed. Never updated, never deleted."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))

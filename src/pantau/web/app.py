@@ -1,0 +1,58 @@
+"""The FastAPI application: REST API under /api, OpenAPI at /docs and /openapi.json."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, Request
+from sqlalchemy import func, select
+
+from pantau import __version__
+from pantau.registry.calendar import format_hhmm
+from pantau.runtime import Runtime
+from pantau.store.migrate import current_revision
+from pantau.store.models import Site
+from pantau.store.types import utcnow
+from pantau.web import errors
+from pantau.web.routes import auth, calendars, cameras, sites, users
+from pantau.web.schemas import HealthOut
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="Pantau",
+        version=__version__,
+        description="Ruang kendali CCTV — CCTV control room API. Times are stored in UTC; "
+        f"local dates and times are {runtime.settings.city.timezone} "
+        f"({runtime.settings.city.timezone_label}).",
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    for module in (auth, sites, cameras, calendars, users):
+        app.include_router(module.router)
+
+    @app.get("/api/health", response_model=HealthOut, tags=["health"])
+    def health(request: Request) -> HealthOut:
+        """Liveness and database reachability; needs no login (for load balancers)."""
+        rt: Runtime = request.app.state.runtime
+        now = utcnow()
+        local = now.astimezone(ZoneInfo(rt.settings.city.timezone))
+        try:
+            revision = current_revision(rt.engine)
+            with rt.sessions() as session:
+                count = session.scalar(select(func.count()).select_from(Site)) or 0
+            db_state = "ok"
+        except Exception as exc:  # health must answer even when the database does not
+            revision, count, db_state = None, 0, f"error: {type(exc).__name__}"
+        return HealthOut(
+            status="ok" if db_state == "ok" else "degraded",
+            version=__version__,
+            database=db_state,
+            schema_revision=revision,
+            sites=count,
+            time_utc=now,
+            time_local=f"{local:%Y-%m-%d} {format_hhmm(local.time())} "
+            f"{rt.settings.city.timezone_label}",
+        )
+
+    return app

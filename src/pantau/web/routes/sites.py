@@ -1,0 +1,236 @@
+"""Sites and regions, always filtered by the caller's scope."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pantau.accounts import audit
+from pantau.accounts.scope import Scope
+from pantau.registry.calendar import HARI, CalendarError, format_hhmm
+from pantau.registry.codes import (
+    CodeError,
+    check_kecamatan_code,
+    check_kelurahan_code,
+    check_pair,
+    fold,
+    slugify,
+)
+from pantau.registry.schedule import site_days
+from pantau.store.models import Calendar, Camera, Kecamatan, Kelurahan, Site, SiteKind
+from pantau.web.deps import DB, Admin, Caller, client_ip, runtime
+from pantau.web.errors import Conflict, Forbidden, Invalid, NotFound
+from pantau.web.schemas import DayOut, KecamatanOut, KelurahanOut, SiteIn, SiteOut, SitePatch
+
+router = APIRouter(prefix="/api", tags=["sites"])
+
+
+def visible_site(session: Session, scope: Scope, site_id: int, action: str) -> Site:
+    """The site, or 404 if it does not exist, or 403 (audited) if it is outside the scope."""
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound("site", site_id)
+    if not scope.can_see_site(site):
+        raise Forbidden(action, "site", site_id)
+    return site
+
+
+def site_out(site: Site, kec_names: dict[str, str], counts: dict[int, int]) -> SiteOut:
+    out = SiteOut.model_validate(site)
+    out.kecamatan_name = kec_names.get(site.kecamatan_code or "")
+    out.camera_count = counts.get(site.id, 0)
+    return out
+
+
+def _lookups(session: Session) -> tuple[dict[str, str], dict[int, int]]:
+    names = dict(session.execute(select(Kecamatan.code, Kecamatan.name)).all())
+    counts = dict(
+        session.execute(select(Camera.site_id, func.count()).group_by(Camera.site_id)).all()
+    )
+    return names, counts
+
+
+@router.get("/kecamatan", response_model=list[KecamatanOut], tags=["regions"])
+def list_kecamatan(scope: Caller, session: DB) -> list[Kecamatan]:
+    rows = list(session.scalars(select(Kecamatan).order_by(Kecamatan.code)))
+    return [
+        k
+        for k in rows
+        if scope.sees_all
+        or scope.can_see(None, k.code)
+        or (scope.code or "").startswith(k.code + ".")
+    ]
+
+
+@router.get("/kelurahan", response_model=list[KelurahanOut], tags=["regions"])
+def list_kelurahan(scope: Caller, session: DB) -> list[Kelurahan]:
+    rows = session.scalars(select(Kelurahan).order_by(Kelurahan.code))
+    return [k for k in rows if scope.can_see(k.code, k.kecamatan_code)]
+
+
+@router.get("/sites", response_model=list[SiteOut])
+def list_sites(
+    scope: Caller,
+    session: DB,
+    kind: SiteKind | None = None,
+    kecamatan: Annotated[str | None, Query(description="kecamatan code, e.g. 74.71.01")] = None,
+    q: Annotated[str | None, Query(description="search by name; spelling-forgiving")] = None,
+) -> list[SiteOut]:
+    query = scope.filter_sites(select(Site)).order_by(Site.kecamatan_code, Site.name)
+    if kind:
+        query = query.where(Site.kind == kind)
+    if kecamatan:
+        query = query.where(Site.kecamatan_code == kecamatan)
+    sites = list(session.scalars(query))
+    if q:
+        key = fold(q)
+        sites = [s for s in sites if key in fold(s.name) or q.lower() in s.name.lower()]
+    names, counts = _lookups(session)
+    return [site_out(s, names, counts) for s in sites]
+
+
+@router.get("/sites/{site_id}", response_model=SiteOut)
+def get_site(site_id: int, scope: Caller, session: DB) -> SiteOut:
+    site = visible_site(session, scope, site_id, "site.read")
+    names, counts = _lookups(session)
+    return site_out(site, names, counts)
+
+
+def _check_codes(session: Session, kel: str | None, kec: str | None) -> str | None:
+    """Validate codes; returns the kecamatan code (derived from the kelurahan when omitted)."""
+    try:
+        if kel:
+            check_kelurahan_code(kel)
+            if session.get(Kelurahan, kel) is None:
+                raise Invalid(f"kelurahan {kel} is not in the region table", "kelurahan_code")
+            kec = kec or kel.rsplit(".", 1)[0]
+            check_pair(kel, kec)
+        if kec:
+            check_kecamatan_code(kec)
+            if session.get(Kecamatan, kec) is None:
+                raise Invalid(f"kecamatan {kec} is not in the region table", "kecamatan_code")
+    except CodeError as exc:
+        raise Invalid(
+            str(exc), "kelurahan_code" if kel and kel in str(exc) else "kecamatan_code"
+        ) from exc
+    return kec
+
+
+def _check_calendar(session: Session, calendar_id: int | None) -> None:
+    if calendar_id is not None and session.get(Calendar, calendar_id) is None:
+        raise Invalid(f"calendar {calendar_id} does not exist", "calendar_id")
+
+
+@router.post("/sites", response_model=SiteOut, status_code=201)
+def create_site(body: SiteIn, request: Request, scope: Admin, session: DB) -> SiteOut:
+    kec = _check_codes(session, body.kelurahan_code, body.kecamatan_code)
+    if body.kind == SiteKind.KANTOR_KELURAHAN and not body.kelurahan_code:
+        raise Invalid("a kantor kelurahan needs its kelurahan_code", "kelurahan_code")
+    _check_calendar(session, body.calendar_id)
+    data = body.model_dump()
+    data["kecamatan_code"] = kec
+    data["slug"] = body.slug or slugify(body.name)
+    if session.scalar(select(Site).where(Site.slug == data["slug"])) is not None:
+        raise Conflict(f"a site with slug {data['slug']!r} already exists", "slug")
+    site = Site(**data)
+    session.add(site)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"site could not be stored: {exc.orig}") from exc
+    audit.record(
+        session,
+        scope,
+        "site.create",
+        object_type="site",
+        object_id=site.id,
+        detail=body.model_dump(mode="json"),
+        ip=client_ip(request),
+    )
+    return site_out(site, *_lookups(session))
+
+
+@router.patch("/sites/{site_id}", response_model=SiteOut)
+def update_site(
+    site_id: int, body: SitePatch, request: Request, scope: Admin, session: DB
+) -> SiteOut:
+    site = visible_site(session, scope, site_id, "site.update")
+    changes = body.model_dump(exclude_unset=True)
+    if "kelurahan_code" in changes or "kecamatan_code" in changes:
+        kel = changes.get("kelurahan_code", site.kelurahan_code)
+        kec = changes.get("kecamatan_code") or (
+            None if "kelurahan_code" in changes else site.kecamatan_code
+        )
+        changes["kecamatan_code"] = _check_codes(session, kel, kec)
+    if "calendar_id" in changes:
+        _check_calendar(session, changes["calendar_id"])
+    for key, value in changes.items():
+        setattr(site, key, value)
+    session.flush()
+    audit.record(
+        session,
+        scope,
+        "site.update",
+        object_type="site",
+        object_id=site.id,
+        detail=body.model_dump(mode="json", exclude_unset=True),
+        ip=client_ip(request),
+    )
+    return site_out(site, *_lookups(session))
+
+
+@router.delete("/sites/{site_id}", status_code=204)
+def delete_site(site_id: int, request: Request, scope: Admin, session: DB) -> None:
+    site = visible_site(session, scope, site_id, "site.delete")
+    audit.record(
+        session,
+        scope,
+        "site.delete",
+        object_type="site",
+        object_id=site.id,
+        detail={"slug": site.slug, "name": site.name},
+        ip=client_ip(request),
+    )
+    session.delete(site)
+
+
+@router.get("/sites/{site_id}/schedule", response_model=list[DayOut])
+def site_schedule(
+    site_id: int,
+    request: Request,
+    scope: Caller,
+    session: DB,
+    start: Annotated[date | None, Query(alias="from", description="first local date")] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="last local date (inclusive)")
+    ] = None,
+) -> list[DayOut]:
+    """Scheduled opening hours per local date, with the rule that decided each day."""
+    site = visible_site(session, scope, site_id, "site.schedule")
+    city = runtime(request).settings.city
+    start = start or datetime.now(ZoneInfo(city.timezone)).date()
+    end = end or start + timedelta(days=6)
+    try:
+        days = site_days(session, site, start, end)
+    except CalendarError as exc:
+        raise Invalid(str(exc), "to") from exc
+    return [
+        DayOut(
+            date=d.day,
+            weekday=HARI[d.day.weekday()],
+            working=d.working,
+            opens=format_hhmm(d.opens) if d.opens else None,
+            closes=format_hhmm(d.closes) if d.closes else None,
+            timezone=city.timezone_label,
+            rule=d.rule,
+            reason=d.reason,
+            holiday_name=d.holiday_name,
+        )
+        for d in days
+    ]

@@ -1,0 +1,101 @@
+"""User administration and the audit log (admin only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from pantau.accounts import audit
+from pantau.accounts.passwords import hash_password
+from pantau.accounts.scope import check_role_scope
+from pantau.accounts.users import UserError, create_user
+from pantau.store.models import AuditEntry, AuthSession, User
+from pantau.web.deps import DB, Admin, client_ip
+from pantau.web.errors import Invalid, NotFound
+from pantau.web.schemas import AuditOut, UserIn, UserOut, UserPatch
+
+router = APIRouter(prefix="/api", tags=["users"])
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(_: Admin, session: DB) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def add_user(body: UserIn, request: Request, scope: Admin, session: DB) -> User:
+    try:
+        user = create_user(
+            session, body.username, body.password, body.role, body.scope_code, body.full_name
+        )
+    except UserError as exc:
+        raise Invalid(str(exc)) from exc
+    audit.record(
+        session,
+        scope,
+        "user.create",
+        object_type="user",
+        object_id=user.id,
+        detail=body.model_dump(mode="json", exclude={"password"}),
+        ip=client_ip(request),
+    )
+    return user
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def update_user(user_id: int, body: UserPatch, request: Request, scope: Admin, session: DB) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    changes = body.model_dump(exclude_unset=True)
+    role = changes.get("role", user.role)
+    code = changes.get("scope_code", user.scope_code if "role" not in changes else None)
+    try:
+        check_role_scope(role, code)
+        if changes.get("password"):
+            user.password_hash = hash_password(changes["password"])
+    except ValueError as exc:
+        raise Invalid(str(exc), "scope_code") from exc
+    user.role, user.scope_code = role, code or None
+    for key in ("full_name", "active"):
+        if changes.get(key) is not None:
+            setattr(user, key, changes[key])
+    if changes.get("active") is False or "password" in changes or "role" in changes:
+        for row in session.scalars(select(AuthSession).where(AuthSession.user_id == user.id)):
+            row.revoked = True
+    audit.record(
+        session,
+        scope,
+        "user.update",
+        object_type="user",
+        object_id=user.id,
+        detail=body.model_dump(mode="json", exclude_unset=True, exclude={"password"})
+        | ({"password": "changed"} if "password" in changes else {}),
+        ip=client_ip(request),
+    )
+    return user
+
+
+@router.get("/audit", response_model=list[AuditOut], tags=["audit"])
+def list_audit(
+    _: Admin,
+    session: DB,
+    action: str | None = None,
+    actor: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action))
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if outcome:
+        query = query.where(AuditEntry.outcome == outcome)
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    return list(session.scalars(query))
