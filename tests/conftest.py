@@ -122,6 +122,7 @@ def tokens(client: TestClient) -> dict[str, str]:
         r = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
         assert r.status_code == 200, r.text
         out[username] = r.json()["token"]
+    client.cookies.clear()  # tests authenticate explicitly; no one is silently logged in
     return out
 
 

@@ -36,18 +36,22 @@ def open_runtime(settings: Settings, *, prepare: bool = True) -> Runtime:
     are idempotent, so every start can run them.
     """
     engine = make_engine(settings.database_url, echo=settings.database.echo)
-    check_connection(engine)
-    rt = Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=session_factory(engine),
-        secrets=SecretBox(settings.data_dir / "secret.key"),
-    )
-    if prepare:
-        upgrade(engine)
-        with transaction(rt.sessions) as session:
-            result = seed_kendari(session)
-            if result.created:
-                log.info("seeded %d sites", result.created)
-            sync_config_cameras(session, settings.cameras, rt.secrets)
+    try:
+        check_connection(engine)
+        rt = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            secrets=SecretBox(settings.data_dir / "secret.key"),
+        )
+        if prepare:
+            upgrade(engine)
+            with transaction(rt.sessions) as session:
+                result = seed_kendari(session)
+                if result.created:
+                    log.info("seeded %d sites", result.created)
+                sync_config_cameras(session, settings.cameras, rt.secrets)
+    except BaseException:
+        engine.dispose()
+        raise
     return rt

@@ -11,9 +11,11 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pantau.config import ConfigError, Settings, load_settings
 from pantau.registry.cameras import CameraError
+from pantau.registry.secrets import SecretError
 from pantau.runtime import Runtime, open_runtime
 from pantau.store.db import DatabaseUnavailable
 
@@ -38,7 +40,7 @@ class CliState:
             except ConfigError as exc:
                 fail(f"configuration error:\n{exc}", EXIT_CONFIG)
             for warning in loaded.warnings:
-                err_console.print(f"[yellow]warning:[/] {warning}")
+                err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
             self._settings = loaded.settings
             logging.basicConfig(
                 level=loaded.settings.log_level,
@@ -49,7 +51,9 @@ class CliState:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Messages quote user input (YAML values, CSV cells, paths); "[/]" in them must not be
+    # parsed as Rich markup, which would crash or silently drop text.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -70,6 +74,8 @@ def open_rt(ctx: typer.Context, prepare: bool = True) -> Iterator[Runtime]:
         )
     except CameraError as exc:
         fail(f"configuration error: {exc}", EXIT_CONFIG)
+    except SecretError as exc:
+        fail(f"secret key error: {exc}", EXIT_CONFIG)
     try:
         yield rt
     finally:

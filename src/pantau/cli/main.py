@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from pantau import __version__
 from pantau.accounts import audit
@@ -21,8 +22,15 @@ from pantau.cli.common import EXIT_DATABASE, CliState, console, fail, open_rt, s
 from pantau.registry.calendar import HARI, CalendarError, format_hhmm
 from pantau.registry.cameras import find_site
 from pantau.registry.schedule import site_days
+from pantau.registry.secrets import split_credentials
 from pantau.registry.seed import SiteImportError, import_rows, read_rows
-from pantau.store.db import DatabaseUnavailable, check_connection, make_engine, transaction
+from pantau.store.db import (
+    DatabaseUnavailable,
+    check_connection,
+    make_engine,
+    redact,
+    transaction,
+)
 from pantau.store.migrate import current_revision, head_revision, upgrade
 from pantau.store.models import Camera, Kecamatan, Role, Site, SiteKind, User
 
@@ -132,7 +140,10 @@ def demo(
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply migrations (also done at every start) and seed the Kendari sites."""
     settings = state(ctx).settings
-    engine = make_engine(settings.database_url)
+    try:
+        engine = make_engine(settings.database_url)
+    except DatabaseUnavailable as exc:
+        fail(str(exc), EXIT_DATABASE)
     try:
         check_connection(engine)
         before, after = upgrade(engine)
@@ -153,7 +164,17 @@ def db_upgrade(ctx: typer.Context) -> None:
 def db_status(ctx: typer.Context) -> None:
     """Show the database URL (password hidden) and the schema revision."""
     settings = state(ctx).settings
-    engine = make_engine(settings.database_url)
+    url = make_url(settings.database_url)  # already checked when the settings were loaded
+    sqlite_file = url.database if url.get_backend_name() == "sqlite" else None
+    if sqlite_file not in (None, "", ":memory:") and not Path(str(sqlite_file)).exists():
+        # A status query must not create the database (or its folder) as a side effect.
+        console.print(f"database: {redact(settings.database_url)} (file does not exist)")
+        console.print(f"schema:   empty (latest {head_revision()})  -> run `pantau db upgrade`")
+        return
+    try:
+        engine = make_engine(settings.database_url)
+    except DatabaseUnavailable as exc:
+        fail(str(exc), EXIT_DATABASE)
     try:
         check_connection(engine)
         rev = current_revision(engine)
@@ -385,7 +406,15 @@ def config_check(ctx: typer.Context) -> None:
     console.print(
         f"configuration OK ({st.config_path or os.environ.get('PANTAU_CONFIG') or 'defaults'})"
     )
-    console.print_json(settings.model_dump_json(exclude={"cameras": {"__all__": {"password"}}}))
+    dumped = settings.model_dump(mode="json", exclude={"cameras": {"__all__": {"password"}}})
+    for cam in dumped["cameras"]:
+        # rtsp://user:pw@host: the password in a stream URL must not be echoed either.
+        for key in ("main_stream", "sub_stream"):
+            if cam.get(key):
+                cam[key] = split_credentials(cam[key])[0]
+    if dumped["database"].get("url"):
+        dumped["database"]["url"] = redact(dumped["database"]["url"])
+    console.print_json(data=dumped)
 
 
 def main() -> None:

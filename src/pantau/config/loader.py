@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -44,6 +45,17 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def _mask(value: Any) -> Any:
+    """Hide the password of a URL quoted in an error message (rtsp://u:pw@h -> rtsp://u:***@h)."""
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        return value
+    return value.replace(f":{password}@", ":***@", 1) if password else value
+
+
 def _unknown_keys(model: BaseModel, prefix: tuple[Any, ...] = ()) -> list[str]:
     found = [format_loc((*prefix, key)) for key in (model.model_extra or {})]
     for name in type(model).model_fields:
@@ -78,15 +90,19 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
+def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> dict[tuple[str, ...], str]:
+    """Copy PANTAU_* overrides into the data; returns {field path: variable} for messages."""
+    applied: dict[tuple[str, ...], str] = {}
     for var, keys in ENV_OVERRIDES.items():
         if var in environ:
+            applied[keys] = var
             node = data
             for key in keys[:-1]:
                 if not isinstance(node.get(key), dict):
                     node[key] = {}
                 node = node[key]
             node[keys[-1]] = environ[var]
+    return applied
 
 
 def resolve_path(explicit: Path | None, environ: dict[str, str] | None = None) -> Path | None:
@@ -108,7 +124,7 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
         if not resolved.exists():
             raise ConfigError(f"{resolved}: configuration file not found")
         data = _read_yaml(resolved)
-    _apply_env(data, environ)
+    from_env = _apply_env(data, environ)
     source = str(resolved) if resolved else "(defaults)"
     try:
         settings = Settings.model_validate(data)
@@ -116,11 +132,18 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
         lines = []
         for err in exc.errors():
             got = err.get("input")
-            shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+            shown = "" if isinstance(got, dict | list) or got is None else f" (got {_mask(got)!r})"
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}: {format_loc(tuple(err['loc']))}: {msg}{shown}")
+            loc = tuple(err["loc"])
+            var = from_env.get(loc)  # type: ignore[arg-type]
+            where = f"environment variable {var}" if var else source
+            lines.append(f"{where}: {format_loc(loc)}: {msg}{shown}")
         raise ConfigError("\n".join(lines)) from exc
-    if resolved is not None and not settings.data_dir.is_absolute():
-        settings.data_dir = (resolved.parent / settings.data_dir).resolve()
+    if not settings.data_dir.is_absolute():
+        # A path written in the file is relative to the file; one from the environment or
+        # the default is relative to the working directory, like any command-line path.
+        in_file = resolved is not None and ("data_dir",) not in from_env
+        base = resolved.parent if in_file and resolved is not None else Path.cwd()
+        settings.data_dir = (base / settings.data_dir).resolve()
     warnings = [f"{source}: unknown setting {key!r} ignored" for key in _unknown_keys(settings)]
     return LoadedConfig(settings=settings, path=resolved, warnings=warnings)

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
 
@@ -42,8 +44,15 @@ class DatabaseConfig(Section):
     @field_validator("url")
     @classmethod
     def _known_dialect(cls, value: str | None) -> str | None:
-        if value and value.split(":", 1)[0].split("+")[0] not in ("sqlite", "postgresql"):
+        if not value:
+            return None
+        if value.split(":", 1)[0].split("+")[0] not in ("sqlite", "postgresql"):
             raise ValueError("database URL must start with sqlite:// or postgresql+psycopg://")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError) as exc:
+            # e.g. a non-numeric port; without this the failure surfaces later as a traceback
+            raise ValueError(f"database URL is not valid: {exc}") from None
         return value
 
 

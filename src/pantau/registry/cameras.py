@@ -50,7 +50,13 @@ def apply_camera(
     *,
     fields: dict[str, Any],
 ) -> Camera:
-    """Set fields on a camera; a password in a URL or in `password` is encrypted, never stored."""
+    """Set fields on a camera; a password in a URL or in `password` is encrypted, never stored.
+
+    An explicit `username`/`password` beats one found in a URL; an explicit null clears it, unless
+    the same call brought one in a URL.
+    """
+    url_user: str | None = None
+    url_password: str | None = None
     for key in ("main_stream", "sub_stream"):
         if key in fields:
             try:
@@ -64,18 +70,19 @@ def apply_camera(
                 continue
             clean, user, password = split_credentials(url)
             setattr(camera, key, clean)
-            if user and not fields.get("username"):
-                camera.username = user
-            if password and "password" not in fields:
-                camera.password_enc = secrets.encrypt(password)
+            url_user = url_user or user
+            url_password = url_password or password
     for key in ("name", "purpose", "enabled"):
         if key in fields and fields[key] is not None:
             setattr(camera, key, fields[key])
-    if "username" in fields:
-        camera.username = fields["username"] or camera.username
-    if "password" in fields:
-        pw = fields["password"]
-        camera.password_enc = secrets.encrypt(pw) if pw else None
+    if fields.get("username") or ("username" in fields and url_user is None):
+        camera.username = fields["username"] or None
+    elif url_user:
+        camera.username = url_user
+    if fields.get("password") or ("password" in fields and url_password is None):
+        camera.password_enc = secrets.encrypt(fields["password"]) if fields["password"] else None
+    elif url_password:
+        camera.password_enc = secrets.encrypt(url_password)
     if "zones" in fields and fields["zones"] is not None:
         camera.zones = check_zones(fields["zones"])
     return camera

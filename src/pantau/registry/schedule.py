@@ -16,18 +16,18 @@ from pantau.registry.calendar import (
     validate_rules,
 )
 from pantau.registry.seed import CITY_CALENDAR, ensure_city_calendar
-from pantau.store.models import Calendar, CalendarRuleRow, Site
+from pantau.store.models import Calendar, CalendarRuleRow, RuleKind, Site
 
 
 def to_rule(row: CalendarRuleRow, level: int) -> CalendarRule:
     return CalendarRule(
-        kind=row.kind.value,
+        kind=RuleKind(row.kind).value,  # a row not yet flushed may still hold a plain str
         weekdays=frozenset(row.weekdays or ()),
         opens=row.opens,
         closes=row.closes,
         start=row.start_date,
         end=row.end_date,
-        reason=row.reason,
+        reason=row.reason or "",  # column defaults only apply at flush
         id=row.id,
         level=level,
     )

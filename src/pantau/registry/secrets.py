@@ -22,7 +22,13 @@ class SecretBox:
 
     def __init__(self, key_path: Path) -> None:
         self.key_path = key_path
-        self._fernet = Fernet(self._load_or_create())
+        try:
+            key = self._load_or_create()
+        except OSError as exc:
+            raise SecretError(
+                f"{key_path}: cannot create or read the secret key: {exc.strerror or exc}"
+            ) from exc
+        self._fernet = Fernet(key)
 
     def _load_or_create(self) -> bytes:
         path = self.key_path
@@ -64,9 +70,9 @@ class SecretBox:
 
 
 def _rebuild(parts: SplitResult, credentials: str | None) -> str:
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    # Keep host[:port] exactly as written: `hostname` would drop IPv6 brackets
+    # ("[fe80::1]:554" -> "fe80::1:554", unparseable) and lower-case the name.
+    host = parts.netloc.rpartition("@")[2]
     netloc = f"{credentials}@{host}" if credentials else host
     return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 

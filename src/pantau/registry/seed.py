@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +31,9 @@ from pantau.store.models import (
     Site,
     SiteKind,
 )
+
+E = TypeVar("E", bound=StrEnum)
+D = TypeVar("D")
 
 CITY_CALENDAR = "Kota Kendari"
 REQUIRED_COLUMNS = ("code", "kelurahan", "kecamatan_code", "kecamatan")
@@ -75,6 +80,17 @@ def _float(value: str | None, what: str, where: str) -> float | None:
         raise SiteImportError(f"{where}: {what} {value!r} is not a number") from exc
 
 
+def _choice(enum: type[E], what: str, value: str | None, default: D) -> E | D:
+    value = (value or "").strip()
+    if not value:
+        return default
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise SiteImportError(f"{what} {value!r} must be one of {allowed}") from None
+
+
 def read_rows(path: Path) -> list[SiteRow]:
     """Parse and validate every row first, so a bad file changes nothing."""
     try:
@@ -88,14 +104,19 @@ def read_rows(path: Path) -> list[SiteRow]:
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise SiteImportError(f"{path}: missing column(s) {', '.join(missing)}")
-        for rec in reader:
+        for raw in reader:
             where = f"{path}:{reader.line_num}"
+            # A short row leaves its missing cells as None; treat them as empty text.
+            rec = {k: (v if isinstance(v, str) else "") for k, v in raw.items() if k is not None}
             try:
                 code = check_kelurahan_code(rec["code"])
                 kec = check_kecamatan_code(rec["kecamatan_code"])
                 check_pair(code, kec)
-                kind = SiteKind(rec.get("kind") or SiteKind.KANTOR_KELURAHAN)
-                conn = Connectivity(rec["connectivity"]) if rec.get("connectivity") else None
+                kind = _choice(SiteKind, "kind", rec.get("kind"), SiteKind.KANTOR_KELURAHAN)
+                conn = _choice(Connectivity, "connectivity", rec.get("connectivity"), None)
+                for col in ("kelurahan", "kecamatan"):
+                    if not rec[col].strip():
+                        raise SiteImportError(f"{col} name is empty")
                 rows.append(
                     SiteRow(
                         line=reader.line_num,

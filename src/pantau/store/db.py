@@ -20,7 +20,7 @@ class DatabaseUnavailable(Exception):
 def redact(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<invalid URL>"
 
 
@@ -37,11 +37,19 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     """SQLite gets WAL (readers never block the recorder) and enforced foreign keys."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseUnavailable(f"database URL {url!r} is not valid: {exc}") from exc
+    except (ArgumentError, ValueError) as exc:
+        # never echo the raw URL: it may carry a password
+        raise DatabaseUnavailable(f"database URL {redact(url)} is not valid: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(
+                    f"cannot reach database {redact(url)}: cannot create folder {folder}: "
+                    f"{exc.strerror or exc}"
+                ) from exc
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )

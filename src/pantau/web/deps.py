@@ -28,19 +28,25 @@ def db(request: Request) -> Iterator[Session]:
         yield session
 
 
+# scope="function": commit before the response is sent. With FastAPI's default ("request")
+# the commit ran after the client already had its 2xx, so a failed commit (and its audit
+# entry) was silently lost, and a client could read before its own write was visible.
+DB = Annotated[Session, Depends(db, scope="function")]
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
     return request.cookies.get(COOKIE)
 
 
-def current_scope(request: Request, session: Annotated[Session, Depends(db)]) -> Scope:
-    token = _bearer(request)
+def current_scope(request: Request, session: DB) -> Scope:
+    token = bearer_token(request)
     if not token:
         raise ApiError(401, "unauthorized", "login required: send a Bearer token or session cookie")
     row = session.get(AuthSession, token_hash(token))
@@ -55,16 +61,25 @@ def current_scope(request: Request, session: Annotated[Session, Depends(db)]) ->
     return scope
 
 
+def _role_denied(request: Request) -> Forbidden:
+    """Denied by role: the audit row names the object from the path (its last id) if any."""
+    action = f"{request.method} {request.url.path}"
+    if request.path_params:
+        name, value = list(request.path_params.items())[-1]
+        return Forbidden(action, name.removesuffix("_id"), value)
+    return Forbidden(action)
+
+
 def admin_scope(request: Request, scope: Annotated[Scope, Depends(current_scope)]) -> Scope:
     if not scope.is_admin:
-        raise Forbidden(f"{request.method} {request.url.path}")
+        raise _role_denied(request)
     return scope
 
 
 def city_scope(request: Request, scope: Annotated[Scope, Depends(current_scope)]) -> Scope:
     """Readers of city-wide settings (calendars): admin, operator, pimpinan."""
     if not scope.sees_all:
-        raise Forbidden(f"{request.method} {request.url.path}")
+        raise _role_denied(request)
     return scope
 
 
@@ -72,7 +87,6 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-DB = Annotated[Session, Depends(db)]
 Caller = Annotated[Scope, Depends(current_scope)]
 Admin = Annotated[Scope, Depends(admin_scope)]
 CityReader = Annotated[Scope, Depends(city_scope)]

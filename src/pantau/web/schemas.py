@@ -189,6 +189,12 @@ class CalendarIn(In):
     use_national_holidays: bool = True
 
 
+class CalendarPatch(In):
+    name: str | None = Field(default=None, min_length=3, max_length=120)
+    parent_id: int | None = None
+    use_national_holidays: bool | None = None
+
+
 class CalendarOut(Out):
     id: int
     name: str

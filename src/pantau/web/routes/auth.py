@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets as pysecrets
 from datetime import timedelta
 
@@ -9,21 +10,28 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from pantau.accounts import audit
-from pantau.accounts.passwords import verify_password
+from pantau.accounts.passwords import hash_password, verify_password
 from pantau.accounts.scope import Scope
 from pantau.store.models import AuthSession, User
 from pantau.store.types import utcnow
-from pantau.web.deps import COOKIE, DB, Caller, client_ip, runtime, token_hash
+from pantau.web.deps import COOKIE, DB, Caller, bearer_token, client_ip, runtime, token_hash
 from pantau.web.errors import ApiError, audit_outside
 from pantau.web.schemas import LoginIn, LoginOut, UserOut
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(pysecrets.token_urlsafe(24))
+
+
 @router.post("/login", response_model=LoginOut)
 def login(body: LoginIn, request: Request, response: Response, session: DB) -> LoginOut:
     user = session.scalar(select(User).where(User.username == body.username))
-    if user is None or not user.active or not verify_password(user.password_hash, body.password):
+    # An unknown name costs one hash check too, so response time does not reveal which exist.
+    stored = user.password_hash if user is not None else _dummy_hash()
+    if not verify_password(stored, body.password) or user is None or not user.active:
         audit_outside(request, body.username, "auth.login", outcome="denied")
         raise ApiError(401, "unauthorized", "wrong username or password")
     token = pysecrets.token_urlsafe(32)
@@ -44,7 +52,8 @@ def login(body: LoginIn, request: Request, response: Response, session: DB) -> L
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response, scope: Caller, session: DB) -> None:
-    token = request.headers.get("authorization", "")[7:].strip() or request.cookies.get(COOKIE, "")
+    # The same token current_scope authenticated (Bearer header, else the cookie).
+    token = bearer_token(request) or ""
     row = session.get(AuthSession, token_hash(token))
     if row is not None:
         row.revoked = True

@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 from pantau.accounts import audit
 from pantau.registry.calendar import CalendarError
 from pantau.registry.schedule import check_calendar
-from pantau.store.models import Calendar, CalendarRuleRow
+from pantau.registry.seed import CITY_CALENDAR
+from pantau.store.models import Calendar, CalendarRuleRow, Site
 from pantau.web.deps import DB, Admin, CityReader, client_ip
 from pantau.web.errors import Conflict, Invalid, NotFound
-from pantau.web.schemas import CalendarIn, CalendarOut, RuleIn, RuleOut
+from pantau.web.schemas import CalendarIn, CalendarOut, CalendarPatch, RuleIn, RuleOut
 
 router = APIRouter(prefix="/api/calendars", tags=["calendars"])
 
@@ -38,8 +39,8 @@ def get_calendar(calendar_id: int, _: CityReader, session: DB) -> Calendar:
 def create_calendar(body: CalendarIn, request: Request, scope: Admin, session: DB) -> Calendar:
     if session.scalar(select(Calendar).where(Calendar.name == body.name)) is not None:
         raise Conflict(f"a calendar named {body.name!r} already exists", "name")
-    if body.parent_id is not None:
-        _calendar(session, body.parent_id)
+    if body.parent_id is not None and session.get(Calendar, body.parent_id) is None:
+        raise Invalid(f"parent calendar {body.parent_id} does not exist", "parent_id")
     cal = Calendar(**body.model_dump())
     session.add(cal)
     session.flush()
@@ -53,6 +54,91 @@ def create_calendar(body: CalendarIn, request: Request, scope: Admin, session: D
         ip=client_ip(request),
     )
     return cal
+
+
+@router.patch("/{calendar_id}", response_model=CalendarOut)
+def update_calendar(
+    calendar_id: int, body: CalendarPatch, request: Request, scope: Admin, session: DB
+) -> Calendar:
+    cal = _calendar(session, calendar_id)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("name", "use_national_holidays"):
+        if key in changes and changes[key] is None:
+            raise Invalid(f"{key} cannot be null; leave it out to keep the current value", key)
+    if "name" in changes and changes["name"] != cal.name:
+        if cal.name == CITY_CALENDAR:
+            # The seed finds the city default by name; renaming it would make the next start
+            # create a second, empty "Kota Kendari" calendar.
+            raise Invalid(f"the city calendar {CITY_CALENDAR!r} cannot be renamed", "name")
+        if session.scalar(select(Calendar).where(Calendar.name == changes["name"])) is not None:
+            raise Conflict(f"a calendar named {changes['name']!r} already exists", "name")
+    if "parent_id" in changes:
+        parent_id = changes["parent_id"]
+        if parent_id is not None:
+            parent = session.get(Calendar, parent_id)
+            if parent is None:
+                raise Invalid(f"parent calendar {parent_id} does not exist", "parent_id")
+            node: Calendar | None = parent
+            seen: set[int] = set()
+            while node is not None and node.id not in seen:
+                seen.add(node.id)
+                if node.id == cal.id:
+                    raise Invalid(
+                        f"calendar {parent_id} inherits from calendar {cal.id}; "
+                        "a calendar cannot be its own ancestor",
+                        "parent_id",
+                    )
+                node = node.parent
+            cal.parent = parent
+        else:
+            cal.parent = None
+    for key in ("name", "use_national_holidays"):
+        if key in changes:
+            setattr(cal, key, changes[key])
+    try:
+        check_calendar(cal)
+    except CalendarError as exc:
+        raise Invalid(str(exc), "parent_id") from exc
+    session.flush()
+    audit.record(
+        session,
+        scope,
+        "calendar.update",
+        object_type="calendar",
+        object_id=cal.id,
+        detail=body.model_dump(mode="json", exclude_unset=True),
+        ip=client_ip(request),
+    )
+    return cal
+
+
+@router.delete("/{calendar_id}", status_code=204)
+def delete_calendar(calendar_id: int, request: Request, scope: Admin, session: DB) -> None:
+    """Only an unused calendar: not the city default, no site and no child calendar on it."""
+    cal = _calendar(session, calendar_id)
+    if cal.name == CITY_CALENDAR:
+        raise Conflict(f"the city calendar {CITY_CALENDAR!r} cannot be deleted")
+    site_ids = list(session.scalars(select(Site.id).where(Site.calendar_id == cal.id).limit(5)))
+    if site_ids:
+        raise Conflict(
+            f"calendar {cal.id} is used by site(s) {', '.join(map(str, site_ids))}; "
+            "assign them another calendar first"
+        )
+    children = list(session.scalars(select(Calendar.id).where(Calendar.parent_id == cal.id)))
+    if children:
+        raise Conflict(
+            f"calendar {cal.id} is the parent of calendar(s) {', '.join(map(str, children))}"
+        )
+    audit.record(
+        session,
+        scope,
+        "calendar.delete",
+        object_type="calendar",
+        object_id=cal.id,
+        detail={"name": cal.name, "rules": len(cal.rules)},
+        ip=client_ip(request),
+    )
+    session.delete(cal)
 
 
 @router.post("/{calendar_id}/rules", response_model=RuleOut, status_code=201)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from pantau.accounts import audit
 from pantau.accounts.scope import Scope
 from pantau.registry.cameras import CameraError, apply_camera
+from pantau.registry.secrets import split_credentials
 from pantau.store.models import Camera, Site
 from pantau.web.deps import DB, Admin, Caller, client_ip, runtime
 from pantau.web.errors import Conflict, Forbidden, Invalid, NotFound
@@ -20,6 +21,7 @@ from pantau.web.schemas import CameraIn, CameraOut, CameraPatch
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
 SECRET_FIELDS = {"password"}
+URL_FIELDS = {"main_stream", "sub_stream"}
 
 
 def camera_out(camera: Camera) -> CameraOut:
@@ -47,7 +49,18 @@ def visible_camera(session: Session, scope: Scope, camera_id: int, action: str) 
 
 
 def _redacted(fields: dict) -> dict:
-    return {k: ("***" if k in SECRET_FIELDS and v else v) for k, v in fields.items()}
+    """Audit detail without secrets: the password field and any password inside a stream URL."""
+    out = {}
+    for key, value in fields.items():
+        if key in SECRET_FIELDS and value:
+            value = "***"
+        elif key in URL_FIELDS and isinstance(value, str) and value:
+            try:
+                value = split_credentials(value)[0]
+            except ValueError:  # unparseable URL: keep nothing of it rather than risk a secret
+                value = "<unparseable URL>"
+        out[key] = value
+    return out
 
 
 def _unique_name(session: Session, site_id: int, name: str, exclude: int | None = None) -> None:

@@ -30,6 +30,9 @@ from pantau.web.schemas import DayOut, KecamatanOut, KelurahanOut, SiteIn, SiteO
 
 router = APIRouter(prefix="/api", tags=["sites"])
 
+# Columns a PATCH may leave out but not set to null (they are NOT NULL in the database).
+NOT_NULL_PATCH = ("name", "connectivity")
+
 
 def visible_site(session: Session, scope: Scope, site_id: int, action: str) -> Site:
     """The site, or 404 if it does not exist, or 403 (audited) if it is outside the scope."""
@@ -102,23 +105,36 @@ def get_site(site_id: int, scope: Caller, session: DB) -> SiteOut:
     return site_out(site, names, counts)
 
 
+def _blank_to_none(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
 def _check_codes(session: Session, kel: str | None, kec: str | None) -> str | None:
-    """Validate codes; returns the kecamatan code (derived from the kelurahan when omitted)."""
-    try:
-        if kel:
-            check_kelurahan_code(kel)
-            if session.get(Kelurahan, kel) is None:
-                raise Invalid(f"kelurahan {kel} is not in the region table", "kelurahan_code")
-            kec = kec or kel.rsplit(".", 1)[0]
+    """Validate codes; returns the kecamatan code (derived from the kelurahan when omitted).
+
+    Each problem is reported against the field that causes it: a malformed code against its
+    own field, a kelurahan outside the given kecamatan against kelurahan_code.
+    """
+    kel, kec = _blank_to_none(kel), _blank_to_none(kec)
+    for code, field, check in (
+        (kel, "kelurahan_code", check_kelurahan_code),
+        (kec, "kecamatan_code", check_kecamatan_code),
+    ):
+        if code is not None:
+            try:
+                check(code)
+            except CodeError as exc:
+                raise Invalid(str(exc), field) from exc
+    if kel:
+        if session.get(Kelurahan, kel) is None:
+            raise Invalid(f"kelurahan {kel} is not in the region table", "kelurahan_code")
+        kec = kec or kel.rsplit(".", 1)[0]
+        try:
             check_pair(kel, kec)
-        if kec:
-            check_kecamatan_code(kec)
-            if session.get(Kecamatan, kec) is None:
-                raise Invalid(f"kecamatan {kec} is not in the region table", "kecamatan_code")
-    except CodeError as exc:
-        raise Invalid(
-            str(exc), "kelurahan_code" if kel and kel in str(exc) else "kecamatan_code"
-        ) from exc
+        except CodeError as exc:
+            raise Invalid(str(exc), "kelurahan_code") from exc
+    if kec and session.get(Kecamatan, kec) is None:
+        raise Invalid(f"kecamatan {kec} is not in the region table", "kecamatan_code")
     return kec
 
 
@@ -130,10 +146,11 @@ def _check_calendar(session: Session, calendar_id: int | None) -> None:
 @router.post("/sites", response_model=SiteOut, status_code=201)
 def create_site(body: SiteIn, request: Request, scope: Admin, session: DB) -> SiteOut:
     kec = _check_codes(session, body.kelurahan_code, body.kecamatan_code)
-    if body.kind == SiteKind.KANTOR_KELURAHAN and not body.kelurahan_code:
+    if body.kind == SiteKind.KANTOR_KELURAHAN and not _blank_to_none(body.kelurahan_code):
         raise Invalid("a kantor kelurahan needs its kelurahan_code", "kelurahan_code")
     _check_calendar(session, body.calendar_id)
     data = body.model_dump()
+    data["kelurahan_code"] = _blank_to_none(body.kelurahan_code)
     data["kecamatan_code"] = kec
     data["slug"] = body.slug or slugify(body.name)
     if session.scalar(select(Site).where(Site.slug == data["slug"])) is not None:
@@ -162,12 +179,21 @@ def update_site(
 ) -> SiteOut:
     site = visible_site(session, scope, site_id, "site.update")
     changes = body.model_dump(exclude_unset=True)
+    for key in NOT_NULL_PATCH:
+        if key in changes and changes[key] is None:
+            raise Invalid(f"{key} cannot be null; leave it out to keep the current value", key)
     if "kelurahan_code" in changes or "kecamatan_code" in changes:
         kel = changes.get("kelurahan_code", site.kelurahan_code)
         kec = changes.get("kecamatan_code") or (
             None if "kelurahan_code" in changes else site.kecamatan_code
         )
         changes["kecamatan_code"] = _check_codes(session, kel, kec)
+        if "kelurahan_code" in changes:
+            changes["kelurahan_code"] = _blank_to_none(changes["kelurahan_code"])
+        if site.kind == SiteKind.KANTOR_KELURAHAN and not changes.get(
+            "kelurahan_code", site.kelurahan_code
+        ):
+            raise Invalid("a kantor kelurahan needs its kelurahan_code", "kelurahan_code")
     if "calendar_id" in changes:
         _check_calendar(session, changes["calendar_id"])
     for key, value in changes.items():

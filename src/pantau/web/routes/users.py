@@ -10,11 +10,10 @@ from sqlalchemy import select
 
 from pantau.accounts import audit
 from pantau.accounts.passwords import hash_password
-from pantau.accounts.scope import check_role_scope
-from pantau.accounts.users import UserError, create_user
+from pantau.accounts.users import UserError, check_scope, create_user
 from pantau.store.models import AuditEntry, AuthSession, User
 from pantau.web.deps import DB, Admin, client_ip
-from pantau.web.errors import Invalid, NotFound
+from pantau.web.errors import Conflict, Invalid, NotFound
 from pantau.web.schemas import AuditOut, UserIn, UserOut, UserPatch
 
 router = APIRouter(prefix="/api", tags=["users"])
@@ -25,6 +24,10 @@ def list_users(_: Admin, session: DB) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
+def _api_error(exc: UserError) -> Exception:
+    return Conflict(str(exc), exc.field) if exc.conflict else Invalid(str(exc), exc.field)
+
+
 @router.post("/users", response_model=UserOut, status_code=201)
 def add_user(body: UserIn, request: Request, scope: Admin, session: DB) -> User:
     try:
@@ -32,7 +35,7 @@ def add_user(body: UserIn, request: Request, scope: Admin, session: DB) -> User:
             session, body.username, body.password, body.role, body.scope_code, body.full_name
         )
     except UserError as exc:
-        raise Invalid(str(exc)) from exc
+        raise _api_error(exc) from exc
     audit.record(
         session,
         scope,
@@ -51,17 +54,20 @@ def update_user(user_id: int, body: UserPatch, request: Request, scope: Admin, s
     if user is None:
         raise NotFound("user", user_id)
     changes = body.model_dump(exclude_unset=True)
+    for key in ("role", "active", "full_name", "password"):
+        if key in changes and changes[key] is None:
+            raise Invalid(f"{key} cannot be null; leave it out to keep the current value", key)
     role = changes.get("role", user.role)
     code = changes.get("scope_code", user.scope_code if "role" not in changes else None)
     try:
-        check_role_scope(role, code)
-        if changes.get("password"):
-            user.password_hash = hash_password(changes["password"])
-    except ValueError as exc:
-        raise Invalid(str(exc), "scope_code") from exc
-    user.role, user.scope_code = role, code or None
+        code = check_scope(session, role, code)
+    except UserError as exc:
+        raise _api_error(exc) from exc
+    if changes.get("password"):
+        user.password_hash = hash_password(changes["password"])
+    user.role, user.scope_code = role, code
     for key in ("full_name", "active"):
-        if changes.get(key) is not None:
+        if key in changes:
             setattr(user, key, changes[key])
     if changes.get("active") is False or "password" in changes or "role" in changes:
         for row in session.scalars(select(AuthSession).where(AuthSession.user_id == user.id)):
@@ -86,12 +92,22 @@ def list_audit(
     action: str | None = None,
     actor: str | None = None,
     outcome: str | None = None,
-    since: datetime | None = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="at or after this instant, with a zone: 2026-01-05T08:00+08:00"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditEntry]:
+    """Newest first. `action` matches a prefix ("site." finds every site change)."""
+    if since is not None and since.tzinfo is None:
+        raise Invalid(
+            "since needs a time zone (e.g. 2026-01-05T08:00:00+08:00 for WITA or a trailing Z "
+            "for UTC); a bare time would be ambiguous",
+            "since",
+        )
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
-        query = query.where(AuditEntry.action.startswith(action))
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if outcome:
