@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +22,8 @@ from pantau.runtime import Runtime, open_runtime
 from pantau.store.db import transaction
 from pantau.store.models import Role
 from pantau.web.app import create_app
+from tests.support.media import make_clip, to_annexb
+from tests.support.rtsp import RtspServer
 
 PG_ADMIN_URL = os.environ.get(
     "PANTAU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -130,3 +133,34 @@ def tokens(client: TestClient) -> dict[str, str]:
 def auth(tokens: dict[str, str]) -> Callable[[str], dict[str, str]]:
     """auth("lurah") -> headers for that role's user."""
     return lambda role: {"Authorization": f"Bearer {tokens[role]}"}
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def clip720(media_dir: Path) -> Path:
+    """6 s of 1280x720 H.264 at 25 fps, 2 Mbit/s, one keyframe per second."""
+    return make_clip(media_dir / "clip720.mp4")
+
+
+@pytest.fixture(scope="session")
+def clip720_h264(clip720: Path, media_dir: Path) -> Path:
+    return to_annexb(clip720, media_dir / "clip720.h264")
+
+
+@pytest.fixture
+def rtsp_server(clip720_h264: Path) -> Iterator[Callable[..., RtspServer]]:
+    """rtsp_server({"cam1": path}, user=..., password=...) -> a started server (stopped after)."""
+    started: list[RtspServer] = []
+
+    def start(mounts: dict[str, Path] | None = None, **kw: object) -> RtspServer:
+        server = RtspServer(mounts or {"cam1": clip720_h264}, **kw).start()  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

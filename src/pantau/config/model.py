@@ -125,6 +125,32 @@ class CameraConfig(Section):
         return self
 
 
+class RecordingConfig(Section):
+    """Continuous recording of each camera's main stream (stream copy, MPEG-TS segments)."""
+
+    enabled: bool = True
+    segment_seconds: float = Field(default=10.0, ge=2, le=60)
+    retention_days: float = Field(default=30.0, gt=0)
+    camera_quota_gb: float | None = Field(default=None, gt=0)
+    total_quota_gb: float | None = Field(default=None, gt=0)
+    min_free_gb: float = Field(default=2.0, ge=0, description="Delete oldest first below this")
+    retention_interval_seconds: float = Field(default=300.0, ge=5)
+
+
+class IngestConfig(Section):
+    """How cameras are read and supervised."""
+
+    transport: Literal["tcp", "udp"] = "tcp"
+    open_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    stall_seconds: float = Field(default=10.0, gt=0, le=300, description="No packet for this long")
+    backoff_initial_seconds: float = Field(default=1.0, gt=0)
+    backoff_max_seconds: float = Field(default=60.0, gt=0)
+    sample: Literal["keyframes", "fps"] = "keyframes"
+    sample_fps: float = Field(default=1.0, gt=0, le=30)
+    analytics_width: int = Field(default=640, ge=160, le=3840)
+    workers: int | None = Field(default=None, ge=1, le=64, description="Processes; default: cores")
+
+
 class Settings(Section):
     data_dir: Path = Field(default=Path("data"), description="Database, keys and recordings")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -133,6 +159,20 @@ class Settings(Section):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     city: CityConfig = Field(default_factory=CityConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.data_dir / "snapshots"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
 
     @property
     def database_url(self) -> str:

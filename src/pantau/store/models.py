@@ -226,3 +226,76 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="ok")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class Segment(Base):
+    """One recorded file of a camera's main stream; the index playback and export read."""
+
+    __tablename__ = "segment"
+    __table_args__ = (UniqueConstraint("camera_id", "start", name="uq_segment_camera_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    path: Mapped[str] = mapped_column(String(400))
+    bytes: Mapped[int] = mapped_column(Integer)
+    keyframes: Mapped[int] = mapped_column(Integer, default=0)
+    recovered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HealthSample(Base):
+    """Per camera per minute: the time series uptime is computed from."""
+
+    __tablename__ = "health_sample"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("camera.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    online_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    fps: Mapped[float] = mapped_column(Float, default=0.0)
+    kbps: Mapped[float] = mapped_column(Float, default=0.0)
+    reconnects: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(240))
+
+
+class CameraState(Base):
+    """The live state of each camera as its worker last reported it (any process can read it)."""
+
+    __tablename__ = "camera_state"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("camera.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(240))
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_packet_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fps: Mapped[float] = mapped_column(Float, default=0.0)
+    kbps: Mapped[float] = mapped_column(Float, default=0.0)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    codec: Mapped[str | None] = mapped_column(String(32))
+    reconnects: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Export(Base):
+    """An evidence clip: remuxed MP4 plus manifest, with its SHA-256."""
+
+    __tablename__ = "export"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    path: Mapped[str] = mapped_column(String(400))
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
