@@ -19,10 +19,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
 
-from conftest import PASSWORD
 from pantau.runtime import Runtime
 from pantau.store.models import AuditEntry, AuthSession, Camera, User
 from pantau.store.types import utcnow
+from tests.conftest import PASSWORD
 
 Api = Callable[..., httpx.Response]
 CITY = "Kota Kendari"

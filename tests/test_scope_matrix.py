@@ -20,24 +20,37 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from conftest import PASSWORD
 from pantau.config.model import Settings
+from pantau.media.snapshot import write_latest
+from pantau.recordings.urls import signer_for
 from pantau.runtime import Runtime
 from pantau.store.models import AuditEntry, Site
+from pantau.store.types import utcnow
 from pantau.web.app import create_app
+from tests.conftest import PASSWORD
+from tests.support.media import make_clip
+from tests.test_playback import add_recording, iso, recent_t0, ts_segments
 
 ROLES = ("anon", "admin", "operator", "pimpinan", "camat", "lurah")
 REGIONS = ("korumba", "mandonga", "kandai")
 KELURAHAN = {"korumba": "74.71.01.1006", "mandonga": "74.71.01.1005", "kandai": "74.71.02.1009"}
 CAMAT_KEC, LURAH_KEL = "74.71.01", "74.71.01.1006"
 # Reachable without a session; everything else must answer 401 to an anonymous caller.
-PUBLIC = {("GET", "/api/health"), ("POST", "/api/auth/login")}
+PUBLIC = {
+    ("GET", "/api/health"),
+    ("POST", "/api/auth/login"),
+    ("GET", "/api/segments/{segment_id}.ts"),  # the signed URL is the credential (HLS players)
+}
+# Writes whose audit action is not named after the URL's first resource: footage access is
+# audited as "recording.*" wherever it is reached from, so one filter finds every viewing.
+ACTION_PREFIX = {("POST", "/api/cameras/{camera_id}/exports"): "recording."}
 
 
 # --- route discovery ---------------------------------------------------------------------
@@ -433,6 +446,107 @@ def _site_list_url(w: World, target: str) -> str:
     return "/api/sites" if target == "all" else "/api/sites?kecamatan=74.71.02"
 
 
+# recordings ---------------------------------------------------------------------------------
+# Footage for the world's cameras: a small clip cut into TS segments, indexed two hours ago.
+# Re-created if a test (or retention) removed it, so every role finds something to play.
+
+_FOOTAGE: dict[tuple[int, str], Any] = {}
+_EXPORTS: dict[tuple[int, str], str] = {}
+
+
+def footage(w: World, target: str) -> Any:
+    key = (id(w.rt), target)
+    rec = _FOOTAGE.get(key)
+    if rec is None or not all(f.exists() for f in rec.files):
+        media = w.rt.settings.data_dir / "matrix-media"
+        media.mkdir(exist_ok=True)
+        clip = media / "clip.mp4"
+        if not clip.exists():
+            make_clip(clip, seconds=6, size="320x240")
+        rec = add_recording(w.rt, w.camera[target], ts_segments(clip, media), recent_t0())
+        _FOOTAGE[key] = rec
+    return rec
+
+
+def footage_range(w: World, target: str) -> dict[str, str]:
+    rec = footage(w, target)
+    return {"from": iso(rec.t0), "to": iso(rec.end)}
+
+
+def existing_export(w: World, target: str) -> str:
+    key = (id(w.rt), target)
+    if key not in _EXPORTS:
+        url = f"/api/cameras/{w.camera[target]}/exports"
+        _EXPORTS[key] = w.admin("POST", url, json=footage_range(w, target)).json()["id"]
+    return _EXPORTS[key]
+
+
+def build_recordings_get(suffix: str) -> Build:
+    def build(w: World, role: str, target: str) -> Call:
+        span = footage_range(w, target)
+        url = f"/api/cameras/{w.camera[target]}/{suffix}?from={span['from']}&to={span['to']}"
+        return Call("GET", url, ids=(str(w.camera[target]),))
+
+    return build
+
+
+def build_snapshot(w: World, role: str, target: str) -> Call:
+    cam = w.camera[target]
+    write_latest(w.rt.settings.snapshots_dir, cam, np.zeros((24, 32, 3), np.uint8))
+    return Call("GET", f"/api/cameras/{cam}/snapshot.jpg", ids=(str(cam),))
+
+
+def build_segment(w: World, role: str, target: str) -> Call:
+    seg = footage(w, "korumba").segments[0]
+    exp, sig = signer_for(w.rt.settings.data_dir).sign(seg.id, utcnow())
+    return Call("GET", f"/api/segments/{seg.id}.ts?exp={exp}&sig={sig}")
+
+
+def build_export(w: World, role: str, target: str) -> Call:
+    url = f"/api/cameras/{w.camera[target]}/exports"
+    return Call("POST", url, json=footage_range(w, target), ids=(str(w.camera[target]),))
+
+
+def build_export_get(suffix: str) -> Build:
+    def build(w: World, role: str, target: str) -> Call:
+        export_id = existing_export(w, target)
+        ids = (str(w.camera[target]), export_id)
+        return Call("GET", f"/api/exports/{export_id}{suffix}", ids=ids)
+
+    return build
+
+
+def check_recordings(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert len(r.json()["segments"]) == 3 and len(r.json()["gaps"]) == 1
+
+
+def check_playlist(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.text.startswith("#EXTM3U") and r.text.count("/api/segments/") == 3
+
+
+def check_export(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["manifest"]["exported_by"]["username"] == role
+    assert r.json()["camera_id"] == w.camera[target]
+
+
+def check_health_list(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    ids = {c["camera_id"] for c in r.json()}
+    assert all(
+        c["state"] in {"offline", "online", "degraded", "disabled", "connecting"} for c in r.json()
+    )
+    if role == "camat":
+        assert {w.camera["korumba"], w.camera["mandonga"]} <= ids
+        assert w.camera["kandai"] not in ids
+    elif role == "lurah":
+        assert w.camera["korumba"] in ids
+        assert not ids & {w.camera["mandonga"], w.camera["kandai"]}
+    else:
+        assert {w.camera[t] for t in REGIONS} <= ids
+
+
+EXPORTERS: Expect = admin_only(201) | {"operator": 201}  # pimpinan, camat, lurah: read-only
+
+
 MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/health"): Spec(everyone(200, anon=200), get("/api/health")),
     ("POST", "/api/auth/login"): Spec(
@@ -575,6 +689,50 @@ MATRIX: dict[tuple[str, str], Spec] = {
         check=check_patched("full_name"),
     ),
     ("GET", "/api/audit"): Spec(admin_only(200), get("/api/audit?limit=5")),
+    ("GET", "/api/health/cameras"): Spec(
+        everyone(200), get("/api/health/cameras"), check=check_health_list
+    ),
+    ("GET", "/api/cameras/{camera_id}/health"): Spec(
+        scoped(200),
+        lambda w, role, t: Call(
+            "GET", f"/api/cameras/{w.camera[t]}/health", ids=(str(w.camera[t]),)
+        ),
+        REGIONS,
+    ),
+    ("GET", "/api/cameras/{camera_id}/recordings"): Spec(
+        scoped(200), build_recordings_get("recordings"), REGIONS, check=check_recordings
+    ),
+    ("GET", "/api/cameras/{camera_id}/playlist.m3u8"): Spec(
+        scoped(200),
+        build_recordings_get("playlist.m3u8"),
+        REGIONS,
+        action="recording.playback",
+        check=check_playlist,
+    ),
+    # signed URL instead of a session (see PUBLIC); bad signatures are tested in test_playback
+    ("GET", "/api/segments/{segment_id}.ts"): Spec(everyone(200, anon=200), build_segment),
+    ("GET", "/api/cameras/{camera_id}/snapshot.jpg"): Spec(scoped(200), build_snapshot, REGIONS),
+    ("POST", "/api/cameras/{camera_id}/exports"): Spec(
+        EXPORTERS, build_export, REGIONS, action="recording.export", check=check_export
+    ),
+    ("GET", "/api/exports/{export_id}"): Spec(scoped(200), build_export_get(""), REGIONS),
+    ("GET", "/api/exports/{export_id}/clip.mp4"): Spec(
+        scoped(200),
+        build_export_get("/clip.mp4"),
+        REGIONS,
+        action="recording.export.download",
+    ),
+    ("GET", "/api/exports/{export_id}/manifest.json"): Spec(
+        scoped(200),
+        build_export_get("/manifest.json"),
+        REGIONS,
+        action="recording.export.download",
+    ),
+    ("POST", "/api/recordings/retention"): Spec(
+        admin_only(200),
+        lambda w, role, t: Call("POST", "/api/recordings/retention"),
+        action="recording.retention",
+    ),
 }
 
 
@@ -720,7 +878,7 @@ def test_every_write_is_audited(world: World, route: tuple[str, str]) -> None:
     if spec is None or spec.action is None:
         pytest.fail(f"{route_id(route)}: no way to call it successfully; add it to MATRIX")
     method, path = route
-    assert spec.action.startswith(_action_prefix(path)), spec.action
+    assert spec.action.startswith(ACTION_PREFIX.get(route, _action_prefix(path))), spec.action
     verb = {"PATCH": ".update", "DELETE": ".delete"}.get(method)
     if verb:
         assert spec.action.endswith(verb), spec.action

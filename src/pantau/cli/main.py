@@ -92,13 +92,21 @@ def serve(
     """Run the hub: migrate, seed, then serve the API (OpenAPI at /docs)."""
     import uvicorn
 
+    from pantau.pipeline.shard import ShardManager
     from pantau.web.app import create_app
 
     with open_rt(ctx) as rt:
         host = host or rt.settings.server.host
         port = port or rt.settings.server.port
+        manager = ShardManager(rt.settings).start() if rt.settings.ingest.enabled else None
+        if manager:
+            console.print(f"Camera workers: {manager.count} processes")
         console.print(f"Pantau {__version__} on http://{host}:{port}  (API docs: /docs)")
-        uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+        try:
+            uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+        finally:
+            if manager:
+                manager.stop()
 
 
 DEMO_USERS = (

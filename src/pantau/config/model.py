@@ -140,12 +140,13 @@ class RecordingConfig(Section):
 class IngestConfig(Section):
     """How cameras are read and supervised."""
 
+    enabled: bool = Field(default=True, description="Run camera workers in `pantau serve`")
     transport: Literal["tcp", "udp"] = "tcp"
     open_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     stall_seconds: float = Field(default=10.0, gt=0, le=300, description="No packet for this long")
     backoff_initial_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=60.0, gt=0)
-    sample: Literal["keyframes", "fps"] = "keyframes"
+    sample: Literal["keyframes", "fps", "off"] = "keyframes"
     sample_fps: float = Field(default=1.0, gt=0, le=30)
     analytics_width: int = Field(default=640, ge=160, le=3840)
     workers: int | None = Field(default=None, ge=1, le=64, description="Processes; default: cores")

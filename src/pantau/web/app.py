@@ -14,7 +14,8 @@ from pantau.store.migrate import current_revision
 from pantau.store.models import Site
 from pantau.store.types import utcnow
 from pantau.web import errors
-from pantau.web.routes import auth, calendars, cameras, sites, users
+from pantau.web.routes import auth, calendars, cameras, recordings, sites, users
+from pantau.web.routes import health as camera_health
 from pantau.web.schemas import HealthOut
 
 
@@ -28,7 +29,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
-    for module in (auth, sites, cameras, calendars, users):
+    for module in (auth, sites, cameras, calendars, users, camera_health, recordings):
         app.include_router(module.router)
 
     @app.get("/api/health", response_model=HealthOut, tags=["health"])

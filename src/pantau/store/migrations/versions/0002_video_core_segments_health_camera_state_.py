@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.String(length=120), nullable=False),
         sa.Column("created_at", pantau.store.types.UTCDateTime(), nullable=False),
         sa.Column("path", sa.String(length=400), nullable=False),
-        sa.Column("bytes", sa.Integer(), nullable=False),
+        sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("manifest", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -90,7 +90,7 @@ def upgrade() -> None:
         sa.Column("start", pantau.store.types.UTCDateTime(), nullable=False),
         sa.Column("end", pantau.store.types.UTCDateTime(), nullable=False),
         sa.Column("path", sa.String(length=400), nullable=False),
-        sa.Column("bytes", sa.Integer(), nullable=False),
+        sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("keyframes", sa.Integer(), nullable=False),
         sa.Column("recovered", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,1 @@
+"""Per-camera workers: reader → recorder + sampler → (later) vision; supervision and sharding."""

@@ -1,0 +1,144 @@
+"""Worker processes: cameras are sharded over processes so both cores are used.
+
+Each process owns the cameras whose id falls in its shard (id mod N), reads their definitions
+from the database every few seconds (so a camera added through the API starts recording without
+a restart) and runs one supervised thread per camera. Decoding and muxing happen in FFmpeg with
+the GIL released, so threads in one process do not queue behind each other; separate processes
+keep one misbehaving camera's Python work (or a crash of FFmpeg itself) away from the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import signal
+import time
+from multiprocessing.synchronize import Event as MpEvent
+
+from sqlalchemy import select
+
+from pantau.config.model import Settings
+from pantau.pipeline.camera import CameraSpec, CameraWorker
+from pantau.pipeline.sinks import DbSink
+from pantau.registry.secrets import SecretError, with_credentials
+from pantau.runtime import Runtime, open_runtime
+from pantau.store.models import Camera
+from pantau.store.types import utcnow
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 5.0
+
+
+def load_specs(rt: Runtime, index: int, count: int) -> dict[int, CameraSpec]:
+    specs: dict[int, CameraSpec] = {}
+    with rt.sessions() as session:
+        for cam in session.scalars(select(Camera)):
+            if cam.id % count != index:
+                continue
+            password = None
+            if cam.password_enc:
+                try:
+                    password = rt.secrets.decrypt(cam.password_enc)
+                except SecretError as exc:
+                    log.error("camera %s (%d): %s", cam.name, cam.id, exc)
+            specs[cam.id] = CameraSpec(
+                id=cam.id,
+                name=cam.name,
+                url=with_credentials(cam.main_stream, cam.username, password),
+                enabled=cam.enabled,
+            )
+    return specs
+
+
+def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None:
+    """Entry point of one worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    settings = Settings.model_validate_json(settings_json)
+    logging.basicConfig(
+        level=settings.log_level,
+        format=f"%(asctime)s %(levelname)s shard{index} %(name)s: %(message)s",
+    )
+    rt = open_runtime(settings, prepare=False)
+    sink = DbSink(rt, worker_name=f"{os.uname().nodename}:{os.getpid()}/shard{index}")
+    workers: dict[int, CameraWorker] = {}
+    next_retention = time.monotonic() + 30.0
+    try:
+        while not stop.is_set():
+            try:
+                wanted = load_specs(rt, index, count)
+            except Exception:
+                log.exception("could not read cameras; keeping the current ones")
+                wanted = {cid: w.spec for cid, w in workers.items()}
+            for cid, worker in list(workers.items()):
+                if wanted.get(cid) != worker.spec or not worker.is_alive():
+                    worker.stop()
+                    worker.join(timeout=settings.ingest.stall_seconds + 5)
+                    del workers[cid]
+            for cid, spec in wanted.items():
+                if cid not in workers:
+                    workers[cid] = CameraWorker(spec, settings, sink)
+                    workers[cid].start()
+            if index == 0 and settings.recording.enabled and time.monotonic() >= next_retention:
+                next_retention = time.monotonic() + settings.recording.retention_interval_seconds
+                _retention(rt)
+            stop.wait(POLL_SECONDS)
+    finally:
+        for worker in workers.values():
+            worker.stop()
+        for worker in workers.values():
+            worker.join(timeout=settings.ingest.stall_seconds + 5)
+        rt.close()
+
+
+def _retention(rt: Runtime) -> None:
+    from pantau.recordings.retention import enforce
+
+    try:
+        report = enforce(rt, utcnow())
+        log.info("retention: %s", report)
+    except Exception:
+        log.exception("retention run failed")
+
+
+class ShardManager:
+    """Starts and stops the worker processes (spawned, so no state leaks from the parent)."""
+
+    def __init__(self, settings: Settings, processes: int | None = None) -> None:
+        self.settings = settings
+        self.count = processes or settings.ingest.workers or os.cpu_count() or 1
+        ctx = mp.get_context("spawn")
+        self._stop = ctx.Event()
+        self._procs = [
+            ctx.Process(
+                target=run_shard,
+                args=(settings.model_dump_json(), i, self.count, self._stop),
+                name=f"pantau-shard{i}",
+                daemon=True,
+            )
+            for i in range(self.count)
+        ]
+
+    def start(self) -> ShardManager:
+        for proc in self._procs:
+            proc.start()
+        return self
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for proc in self._procs:
+            proc.join(timeout=max(0.1, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(2)
+
+    @property
+    def alive(self) -> list[bool]:
+        return [p.is_alive() for p in self._procs]
+
+    def __enter__(self) -> ShardManager:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
