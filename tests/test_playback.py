@@ -8,9 +8,7 @@ The helpers here are shared by the export, snapshot, retention and scope-matrix 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +19,6 @@ from types import SimpleNamespace
 import av
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -32,7 +29,7 @@ from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.models import AuditEntry, Camera, Segment, Site, SiteKind
 from pantau.store.types import utcnow
-from pantau.web.app import create_app
+from tests.support.live import LiveServer
 
 KORUMBA, MANDONGA, KANDAI = "74.71.01.1006", "74.71.01.1005", "74.71.02.1009"
 LAYOUT = (0, 2, 10)  # seconds after t0 at which the three 2 s segments start
@@ -267,36 +264,6 @@ def test_recordings_list_shows_segments_and_gaps(
         headers=auth("admin"),
     )
     assert bad.status_code == 422 and "before" in bad.json()["message"]
-
-
-class LiveServer:
-    """The real app on a real port, so players fetch signed segment URLs over HTTP."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(create_app(rt), log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
 
 
 @pytest.fixture(scope="module")

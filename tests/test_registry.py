@@ -781,3 +781,26 @@ def test_password_helpers() -> None:
     assert not verify_password("not-a-hash", "12345678")
     with pytest.raises(ValueError, match="at least 8"):
         hash_password("short")
+
+
+@pytest.mark.parametrize(
+    ("url", "clean", "user", "password"),
+    [
+        (
+            "rtsp://kamera:Rahasia#9@10.0.0.5:554/cam1",
+            "rtsp://kamera@10.0.0.5:554/cam1",
+            "kamera",
+            "Rahasia#9",
+        ),
+        ("rtsp://a:p@ss?x@[fe80::1]:554/s?x=1", "rtsp://a@[fe80::1]:554/s?x=1", "a", "p@ss?x"),
+        ("rtsp://host/stream@1", "rtsp://host/stream@1", None, None),
+        ("rtsp://u:p%2Fq@h/x", "rtsp://u@h/x", "u", "p/q"),
+    ],
+)
+def test_unescaped_passwords_pasted_into_urls_are_split_off(url, clean, user, password):
+    """Installers paste camera URLs with raw special characters; none may leak or break."""
+    got_clean, got_user, got_pw = split_credentials(url)
+    assert (got_clean, got_user, got_pw) == (clean, user, password)
+    if password:
+        assert password not in got_clean
+        assert split_credentials(with_credentials(got_clean, got_user, got_pw))[2] == password

@@ -174,3 +174,24 @@ def test_retention_api_is_admin_only_and_audited(
     assert rows[0].detail["deleted"] == body["deleted"]
     denied = audits(shared_runtime, "POST /api/recordings/retention", before)
     assert [(x.actor, x.outcome) for x in denied] == [("operator", "denied")]
+
+
+def test_health_endpoint_warns_when_the_recordings_disk_is_nearly_full(
+    make_settings, backend
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from pantau.runtime import open_runtime
+    from pantau.web.app import create_app
+
+    base = make_settings(backend)
+    settings = base.model_copy(
+        update={"recording": base.recording.model_copy(update={"min_free_gb": 10**7})}
+    )
+    rt = open_runtime(settings)
+    try:
+        body = TestClient(create_app(rt)).get("/api/health").json()
+    finally:
+        rt.close()
+    assert body["disk"]["free_bytes"] < body["disk"]["min_free_bytes"]
+    assert any("nearly full" in w for w in body["warnings"])

@@ -78,13 +78,25 @@ def _rebuild(parts: SplitResult, credentials: str | None) -> str:
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """rtsp://user:pw@host/x -> (rtsp://user@host/x, user, pw): no password reaches the DB."""
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
+    """rtsp://user:pw@host/x -> (rtsp://user@host/x, user, pw): no password reaches the DB.
+
+    Camera passwords are often pasted unescaped ("Rahasia#9", "p@ss?"), which a URL parser
+    would read as a fragment, a query or a host. The user info therefore runs to the last "@"
+    before the first "/" after the scheme; a password containing "/" must be percent-encoded
+    or given in the separate password field.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url, None, None
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None else None
-    return _rebuild(parts, quote(user, safe="") if user else None), user, password
+    slash = rest.find("/")
+    at = rest.rfind("@", 0, slash if slash >= 0 else len(rest))
+    if at < 0:
+        return url, None, None
+    userinfo, hostpart = rest[:at], rest[at + 1 :]
+    user, has_pw, password = userinfo.partition(":")
+    clean_user = unquote(user) or None
+    cred = f"{quote(clean_user, safe='')}@" if clean_user else ""
+    return f"{scheme}://{cred}{hostpart}", clean_user, unquote(password) if has_pw else None
 
 
 def with_credentials(url: str, username: str | None, password: str | None) -> str:

@@ -8,14 +8,16 @@ from fastapi import FastAPI, Request
 from sqlalchemy import func, select
 
 from pantau import __version__
+from pantau.recordings.retention import disk_status
 from pantau.registry.calendar import format_hhmm
 from pantau.runtime import Runtime
 from pantau.store.migrate import current_revision
-from pantau.store.models import Site
+from pantau.store.models import Camera, CameraState, Site
 from pantau.store.types import utcnow
 from pantau.web import errors
 from pantau.web.routes import auth, calendars, cameras, recordings, sites, users
 from pantau.web.routes import health as camera_health
+from pantau.web.routes.health import live_state
 from pantau.web.schemas import HealthOut
 
 
@@ -38,13 +40,22 @@ def create_app(runtime: Runtime) -> FastAPI:
         rt: Runtime = request.app.state.runtime
         now = utcnow()
         local = now.astimezone(ZoneInfo(rt.settings.city.timezone))
+        warnings: list[str] = []
+        states: dict[str, int] = {}
         try:
             revision = current_revision(rt.engine)
             with rt.sessions() as session:
                 count = session.scalar(select(func.count()).select_from(Site)) or 0
+                for cam in session.scalars(select(Camera)):
+                    state = live_state(cam, session.get(CameraState, cam.id), now)["state"]
+                    states[state] = states.get(state, 0) + 1
             db_state = "ok"
         except Exception as exc:  # health must answer even when the database does not
             revision, count, db_state = None, 0, f"error: {type(exc).__name__}"
+            warnings.append(f"database unreachable: {type(exc).__name__}")
+        disk = disk_status(rt.settings)
+        if disk["warning"]:
+            warnings.append(disk["warning"])
         return HealthOut(
             status="ok" if db_state == "ok" else "degraded",
             version=__version__,
@@ -54,6 +65,9 @@ def create_app(runtime: Runtime) -> FastAPI:
             time_utc=now,
             time_local=f"{local:%Y-%m-%d} {format_hhmm(local.time())} "
             f"{rt.settings.city.timezone_label}",
+            cameras=states,
+            disk=disk,
+            warnings=warnings,
         )
 
     return app

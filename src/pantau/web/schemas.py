@@ -235,3 +235,6 @@ class HealthOut(BaseModel):
     sites: int
     time_utc: datetime
     time_local: str
+    cameras: dict[str, int] = Field(default_factory=dict, description="cameras per live state")
+    disk: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
