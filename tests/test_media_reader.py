@@ -86,6 +86,43 @@ def test_rtsp_packets_are_utc_now_monotonic_25fps(rtsp_server: Callable[..., Rts
     assert all(p.size == p.packet.size > 0 for p in packets)
 
 
+def test_rtsp_over_udp(rtsp_server: Callable[..., RtspServer]) -> None:
+    """UDP is selectable for cameras on a clean LAN (TCP is the default: it survives NAT/4G)."""
+    server = rtsp_server()
+    with StreamReader(server.url("cam1"), transport="udp") as reader:
+        packets, frames = read_for(reader, 2.5)
+    assert len(packets) >= 40 and frames
+
+
+def test_http_stream(clip720: Path, tmp_path: Path) -> None:
+    """Cameras that only offer HTTP (MPEG-TS over HTTP) are read the same way."""
+    import functools
+    import http.server
+    import threading
+
+    ts = tmp_path / "live.ts"
+    run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip720), "-c", "copy", str(ts)])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/live.ts"
+        packets, frames = [], []
+        with StreamReader(url, live=True) as reader:
+            assert reader.codec_name == "h264"
+            with pytest.raises(StreamFailure) as ended:  # a served file ends, like a camera hang-up
+                for info in reader.packets():
+                    packets.append(info)
+                    if (frame := reader.sample(info)) is not None:
+                        frames.append(frame)
+    finally:
+        httpd.shutdown()
+    assert ended.value.reason == "ended"
+    assert len(packets) >= 140 and len(frames) >= 5  # 6 s at 25 fps, one keyframe a second
+    times = [p.at for p in packets]
+    assert times == sorted(times)
+
+
 def test_keyframe_sampling_one_per_second(rtsp_server: Callable[..., RtspServer]) -> None:
     server = rtsp_server()
     with StreamReader(server.url("cam1"), sample="keyframes") as reader:

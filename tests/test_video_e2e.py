@@ -111,6 +111,17 @@ def test_camera_added_by_api_is_recorded_monitored_played_and_exported(
                 health, lambda h: h["camera"]["state"] in ("online", "degraded"), 30, "online again"
             )
 
+            # The outage is a gap in the recording index, visible to the timeline.
+            after = wait_for(
+                lambda: api.get(
+                    f"/api/cameras/{cam['id']}/recordings", headers=admin_headers
+                ).json(),
+                lambda r: r["gaps"] and r["segments"][-1]["start"] > r["gaps"][0]["end"],
+                30,
+                "a segment after the gap",
+            )
+            assert after["gaps"][0]["seconds"] >= 1
+
             # Play back what was recorded, over real HTTP, with PyAV and ffprobe.
             segs = recs["segments"]
             span = f"from={segs[0]['start']}&to={segs[-1]['end']}".replace("+", "%2B")
@@ -168,6 +179,15 @@ def test_camera_added_by_api_is_recorded_monitored_played_and_exported(
             assert {"camera.create", "recording.playback", "recording.export"} <= actions
     finally:
         rt.close()
+
+
+def inner_gaps(recordings: dict) -> list[dict]:
+    """Gaps between the first and the last segment (not the empty hours before the first)."""
+    segs = recordings["segments"]
+    if not segs:
+        return []
+    first, last = utc(segs[0]["start"]), utc(segs[-1]["end"])
+    return [g for g in recordings["gaps"] if first < utc(g["start"]) and utc(g["end"]) < last]
 
 
 def utc(value: str):
