@@ -164,7 +164,12 @@ def ensure_city_calendar(session: Session) -> Calendar:
     return cal
 
 
-def _site_name(row: SiteRow) -> str:
+def base_slug(row: SiteRow) -> str:
+    """kel-mandonga: the kind's short prefix and the kelurahan name (before collision suffixes)."""
+    return slugify(f"{row.kind.value.split('_')[-1][:3]}-{row.kelurahan}")
+
+
+def site_name(row: SiteRow) -> str:
     if row.name:
         return row.name
     prefix = {
@@ -203,7 +208,7 @@ def import_rows(
             result.kelurahan += 1
         site = sites.get((row.kind, row.code))
         wanted = {
-            "name": _site_name(row),
+            "name": site_name(row),
             "kecamatan_code": row.kecamatan_code,
             "lat": row.lat,
             "lon": row.lon,
@@ -211,7 +216,7 @@ def import_rows(
         if row.connectivity is not None:
             wanted["connectivity"] = row.connectivity
         if site is None:
-            slug = slugify(f"{row.kind.value.split('_')[-1][:3]}-{row.kelurahan}")
+            slug = base_slug(row)
             if slug in slugs:
                 slug = f"{slug}-{row.code.replace('.', '')}"
             slugs.add(slug)

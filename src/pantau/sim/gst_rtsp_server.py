@@ -1,12 +1,15 @@
-"""A real RTSP server for the tests, on GStreamer's gst-rtsp-server (Debian packages).
+"""A real RTSP server on GStreamer's gst-rtsp-server (Debian packages), for the simulated
+cameras and for the tests.
 
 Runs under the *system* Python (/usr/bin/python3), which has the GObject bindings:
 
     /usr/bin/python3 gst_rtsp_server.py --port 0 --mount cam1=/path/a.h264 \\
-        [--user U --password P --auth basic|digest] [--fps 25]
+        --mount kel-kambu/interior=udp:40001 [--user U --password P --auth basic|digest]
 
 Prints "PORT <n>" once listening. Commands on stdin: "stall NAME", "resume NAME", "quit".
-File mounts loop an Annex-B .h264 file forever with continuous timestamps.
+A file mount loops an Annex-B .h264 file forever with continuous timestamps; a `udp:PORT` mount
+re-serves the MPEG-TS a simulated camera sends to that UDP port on 127.0.0.1 (UDP, so the
+simulator never blocks when nobody watches).
 """
 
 import argparse
@@ -37,6 +40,13 @@ valves: dict = {}
 
 
 def launch(src: str) -> str:
+    if src.startswith("udp:"):
+        return (
+            f"( udpsrc address=127.0.0.1 port={int(src[4:])} "
+            'caps="video/mpegts,systemstream=(boolean)true,packetsize=(int)188" '
+            "! tsdemux ! h264parse ! valve name=v drop=false "
+            "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        )
     head = (
         f"multifilesrc location={src} loop=true "
         f"caps=video/x-h264,stream-format=byte-stream,framerate={args.fps}/1 ! h264parse name=parse"
@@ -51,6 +61,8 @@ def configure(name: str, media: GstRtspServer.RTSPMedia) -> None:
     element = media.get_element()
     valves[name] = element.get_by_name("v")
     parse = element.get_by_name("parse")
+    if parse is None:  # udp mounts: the sender already timestamps
+        return
     duration = Gst.SECOND // int(args.fps)
     count = [0]
 
@@ -88,7 +100,9 @@ if args.user:
         auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
     server.set_auth(auth)
 
-server.attach(None)
+if server.attach(None) == 0 or server.get_bound_port() <= 0:
+    print(f"cannot listen on 127.0.0.1:{args.port} (port already in use?)", file=sys.stderr)
+    sys.exit(2)
 print("PORT", server.get_bound_port(), flush=True)
 loop = GLib.MainLoop()
 
