@@ -219,7 +219,7 @@ class StreamReader:
         self._next_ts: int | None = None  # files without timestamps (raw .h264): synthesised
         self._frame_ticks = 0
         self._decoding = False  # fps mode: started at the first keyframe
-        self._pictureless: tuple[int | None] | None = None  # pts of a keyframe without picture
+        self._keyframe_au: list[PacketInfo] = []  # packets of the keyframe being collected
         self._capture: dict[int, datetime] = {}  # pts -> capture time of packets in the decoder
         self._last_slot: int | None = None
         self._slot_origin: datetime | None = None
@@ -406,27 +406,38 @@ class StreamReader:
     def sample(self, info: PacketInfo) -> SampledFrame | None:
         """Decode as little as the mode needs; a frame for vision, or None (not due / bad data)."""
         cc = self.video_stream.codec_context
+        packet = info.packet
         if self.sample_mode == "keyframes":
-            # With low delay every keyframe gives its picture at once; one that gave none was
-            # damaged, unless it was the first half of a keyframe split over two packets.
-            missing = self._pictureless
-            self._pictureless = None
-            if missing is not None and not (info.keyframe and info.packet.pts == missing[0]):
-                self.decode_errors += 1
-            if not info.keyframe:
+            # A keyframe often arrives as several packets with the same pts (one per slice; only
+            # the first is flagged). Decoding just the flagged one gives a picture whose lower
+            # part is missing, so the whole access unit is collected and decoded as one packet
+            # when the next picture starts.
+            au = self._keyframe_au
+            if au and packet.pts == au[0].packet.pts:
+                au.append(info)
                 return None
+            self._keyframe_au = [info] if info.keyframe else []
+            if not au:
+                return None
+            info, packet = au[0], self._joined(au)
         elif not self._decoding:
             if not info.keyframe:  # nothing before the first keyframe can be decoded
                 return None
             self._decoding = True
         try:
-            frames = cc.decode(info.packet)
+            frames = cc.decode(packet)
         except av.FFmpegError:
             self.decode_errors += 1
             return None
         if not frames and self.sample_mode == "keyframes":
-            self._pictureless = (info.packet.pts,)
-            return None
+            try:
+                frames = cc.decode(None)  # low-delay decoders still hold the last picture
+            except av.FFmpegError:
+                frames = []
+            cc.flush_buffers()
+            if not frames:
+                self.decode_errors += 1
+                return None
         chosen = None
         for frame in frames:
             if frame.is_corrupt:
@@ -438,6 +449,16 @@ class StreamReader:
             return None
         frame, at = chosen
         return self._shrink(frame, at)
+
+    @staticmethod
+    def _joined(au: list[PacketInfo]) -> av.Packet:
+        if len(au) == 1:
+            return au[0].packet
+        joined = av.Packet(b"".join(bytes(p.packet) for p in au))
+        first = au[0].packet
+        joined.pts, joined.dts, joined.time_base = first.pts, first.dts, first.time_base
+        joined.is_keyframe = True
+        return joined
 
     def _due(self, at: datetime) -> bool:
         if self.sample_mode == "keyframes":

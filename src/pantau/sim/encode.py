@@ -28,7 +28,7 @@ class H264Writer:
         live: bool = False,
         metadata: dict[str, str] | None = None,
     ) -> None:
-        options = {"movflags": "+faststart"} if fmt == "mp4" else {}
+        options = {"movflags": "+faststart+use_metadata_tags"} if fmt == "mp4" else {}
         self.container = av.open(target, "w", format=fmt, options=options)
         if metadata:
             self.container.metadata.update(metadata)
