@@ -199,7 +199,22 @@ def contact_sheet_cmd(
     except SimError as exc:
         fail(str(exc))
     the_day = day.date() if day else date.today()
-    sheet = contact_sheet(offices, the_day)
+    world_of: dict[int, object] = {}
+    scenes, labels = [], []
+    for o in offices:
+        for view in VIEWS:
+            scene = make_scene(o.seed, view, 640, 360)
+            world_of[id(scene)] = o.world
+            scenes.append(scene)
+            labels.append(f"{o.name} / {view} / {o.world.profile.name}")
+    first = offices[0].world
+    times = [first.local(the_day, 5.0 + 1.5 * k) for k in range(13)]  # 05.00 .. 23.00
+
+    def plan_fn(scene: object, at: datetime) -> tuple:
+        present, lights, tamper, _offline = world_of[id(scene)].state_at(at, scene.view)  # type: ignore[attr-defined]
+        return present, lights, tamper
+
+    sheet = contact_sheet(scenes, times, plan_fn, labels=labels)
     if not cv2.imwrite(str(out), sheet):
         fail(f"cannot write {out}")
     console.print(f"wrote {out}")
