@@ -407,9 +407,14 @@ def _default_bank() -> Any:
 
 
 def min_reliable_height(frame_height: int) -> float:
-    """The sprite bank's MIN_RELIABLE_HEIGHT (px at 360 rows), scaled to this frame height."""
+    """Smallest person height (px at 360 rows, scaled) the detector finds reliably on a whole
+    frame (two square halves, as the analytics' heartbeat pass does).
+
+    Motion-guided crops find people down to ~40 px, but a person sitting still gives no
+    motion to crop around, so the scenes are designed for the whole-frame figure.
+    """
     try:
-        base = float(_sprites().MIN_RELIABLE_HEIGHT)
+        base = float(_sprites().min_reliable_height("tiled_2x1", 360) or DEFAULT_MIN_HEIGHT)
     except (ImportError, AttributeError, OSError, ValueError):
         base = DEFAULT_MIN_HEIGHT
     return base * frame_height / 360.0
