@@ -87,7 +87,7 @@ def test_camera_added_by_api_is_recorded_monitored_played_and_exported(
             def health() -> dict:
                 return api.get(f"/api/cameras/{cam['id']}/health", headers=admin_headers).json()
 
-            wait_for(health, lambda h: h["camera"]["state"] == "online", 30, "camera online")
+            wait_for(health, lambda h: h["camera"]["state"] == "online", 60, "camera online")
             recs = wait_for(
                 lambda: api.get(
                     f"/api/cameras/{cam['id']}/recordings", headers=admin_headers
@@ -102,13 +102,13 @@ def test_camera_added_by_api_is_recorded_monitored_played_and_exported(
 
             # The camera drops off: health says so, with a reason, then it comes back.
             server.kill()
-            down = wait_for(health, lambda h: h["camera"]["state"] == "offline", 20, "offline")
+            down = wait_for(health, lambda h: h["camera"]["state"] == "offline", 60, "offline")
             assert down["camera"]["reason_code"] in ("ended", "stalled", "unreachable")
             assert down["camera"]["reason"]
             time.sleep(1)
             server.start()
             wait_for(
-                health, lambda h: h["camera"]["state"] in ("online", "degraded"), 30, "online again"
+                health, lambda h: h["camera"]["state"] in ("online", "degraded"), 60, "online again"
             )
 
             # The outage is a gap in the recording index, visible to the timeline.
