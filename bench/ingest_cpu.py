@@ -56,6 +56,9 @@ class CountingSink:
     def disk_full(self, camera_id, message) -> None:
         raise SystemExit(f"disk full during benchmark: {message}")
 
+    def observations(self, camera_id, rows) -> None:
+        pass
+
 
 def cpu_seconds(pid: int | None = None) -> float:
     if pid is None:
@@ -68,7 +71,12 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 def run_workers(urls: list[str], data: Path, seconds: float, sample: str) -> dict[str, float]:
     settings = Settings.model_validate(
-        {"data_dir": str(data), "ingest": {"sample": sample}, "recording": {"segment_seconds": 10}}
+        {
+            "data_dir": str(data),
+            "ingest": {"sample": sample},
+            "recording": {"segment_seconds": 10},
+            "analytics": {"enabled": False},  # ingest only; analytics has its own benchmark
+        }
     )
     sink = CountingSink()
     workers = [

@@ -24,6 +24,7 @@ class MemorySink:
         self.states: dict[int, list[tuple[str, str | None]]] = {}
         self.frames: dict[int, list] = {}
         self.disk_full_calls: list[str] = []
+        self.rows: dict[int, list] = {}
 
     def segment(self, camera_id, info):
         with self.lock:
@@ -48,6 +49,10 @@ class MemorySink:
 
     def disk_full(self, camera_id, message):
         self.disk_full_calls.append(message)
+
+    def observations(self, camera_id, rows):
+        with self.lock:
+            self.rows.setdefault(camera_id, []).extend(rows)
 
     def codes(self, camera_id: int) -> list[str | None]:
         with self.lock:

@@ -429,3 +429,80 @@ def config_check(ctx: typer.Context) -> None:
 
 def main() -> None:
     app()
+
+
+@app.command()
+def analyze(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="a video file or a folder of one camera's files")],
+    camera: Annotated[int, typer.Option("--camera", help="camera id the footage belongs to")],
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            help="capture time of the first frame, for a single file without one "
+            "(e.g. 2026-11-30T07:00:00+08:00)"
+        ),
+    ] = None,
+    sample_fps: Annotated[
+        float, typer.Option(min=0.01, max=30, help="frames per second of footage to analyse")
+    ] = 1.0,
+) -> None:
+    """Analyse recordings (carried disk, `pantau sim record`) into observations, resumably."""
+    from pantau.pipeline.backfill import BackfillError, ResumeLog, analyze_source, discover
+    from pantau.pipeline.camera import CameraSpec, make_analyzer
+    from pantau.pipeline.sinks import DbSink
+
+    if start is not None and start.tzinfo is None:
+        fail("--start needs a time zone, e.g. 2026-11-30T07:00:00+08:00")
+    try:
+        sources = discover(path, start)
+    except BackfillError as exc:
+        fail(str(exc))
+    with open_rt(ctx) as rt:
+        with rt.sessions() as session:
+            cam = session.get(Camera, camera)
+            if cam is None:
+                fail(f"no camera {camera} (see `pantau cameras list`)")
+            spec = CameraSpec(
+                id=cam.id,
+                name=cam.name,
+                url="",
+                zones=tuple(
+                    (z["name"], tuple(tuple(p) for p in z["points"])) for z in cam.zones or []
+                ),
+            )
+        analyzer = make_analyzer(spec, rt.settings)
+        if analyzer is None:
+            fail("analytics are disabled in the configuration (analytics.enabled)")
+        sink = DbSink(rt, worker_name="analyze")
+        progress = ResumeLog(rt.settings.data_dir / "analyze")
+        total = sum(s.seconds or 0 for s in sources) or None
+        rows = 0
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as bar:
+            task = bar.add_task("footage seconds", total=total)
+            for src in sources:
+                bar.update(task, description=src.path.name)
+                try:
+                    rows += analyze_source(
+                        src,
+                        camera,
+                        analyzer,
+                        lambda r: sink.observations(camera, r),
+                        progress,
+                        sample_fps=sample_fps,
+                        advance=lambda s: bar.advance(task, s),
+                    )
+                except BackfillError as exc:
+                    fail(str(exc))
+        with transaction(rt.sessions) as session:
+            audit.record(
+                session,
+                CLI_ACTOR,
+                "observation.backfill",
+                object_type="camera",
+                object_id=camera,
+                detail={"path": str(path), "files": len(sources), "minutes": rows},
+            )
+    console.print(f"{len(sources)} file(s), {rows} minute observations written for camera {camera}")

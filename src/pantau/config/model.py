@@ -152,6 +152,17 @@ class IngestConfig(Section):
     workers: int | None = Field(default=None, ge=1, le=64, description="Processes; default: cores")
 
 
+class AnalyticsConfig(Section):
+    """Presence, light, motion and tamper from the sampled frames (no identification)."""
+
+    enabled: bool = True
+    heartbeat_seconds: float = Field(
+        default=60.0, ge=5, le=600, description="look for people sitting still this often"
+    )
+    detector_threads: int = Field(default=1, ge=1, le=16)
+    score_threshold: float = Field(default=0.5, gt=0, lt=1)
+
+
 class Settings(Section):
     data_dir: Path = Field(default=Path("data"), description="Database, keys and recordings")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -162,6 +173,7 @@ class Settings(Section):
     cameras: list[CameraConfig] = Field(default_factory=list)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
 
     @property
     def recordings_dir(self) -> Path:

@@ -14,11 +14,14 @@ from datetime import datetime
 from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from pantau.config.model import Settings
-from pantau.media.reader import PacketInfo, StreamFailure, StreamReader
+from pantau.media.reader import PacketInfo, SampledFrame, StreamFailure, StreamReader
 from pantau.media.recorder import RecorderError, SegmentRecorder, recover
 from pantau.pipeline.health import HealthTracker, MinuteSample, State
+from pantau.pipeline.observe import AnalyzerSettings, CameraAnalyzer, MinuteAggregator
 from pantau.pipeline.sinks import Sink
 from pantau.store.types import utcnow
+from pantau.vision.detector import PersonDetector
+from pantau.vision.zones import Zone
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,32 @@ class CameraSpec:
     name: str
     url: str
     enabled: bool = True
+    zones: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()
+
+
+_detector_lock = threading.Lock()
+_detectors: dict[tuple[int, float], PersonDetector] = {}
+
+
+def shared_detector(threads: int, score: float) -> PersonDetector:
+    """One ONNX session per process: sessions are thread-safe and cost ~40 MB each."""
+    with _detector_lock:
+        key = (threads, score)
+        if key not in _detectors:
+            _detectors[key] = PersonDetector(threads=threads, score_threshold=score)
+        return _detectors[key]
+
+
+def make_analyzer(spec: CameraSpec, settings: Settings) -> CameraAnalyzer | None:
+    cfg = settings.analytics
+    if not cfg.enabled or settings.ingest.sample == "off":
+        return None
+    zones = [Zone(name, points) for name, points in spec.zones]
+    return CameraAnalyzer(
+        shared_detector(cfg.detector_threads, cfg.score_threshold),
+        zones,
+        AnalyzerSettings(heartbeat_seconds=cfg.heartbeat_seconds),
+    )
 
 
 class CameraWorker(threading.Thread):
@@ -46,6 +75,8 @@ class CameraWorker(threading.Thread):
         self._halt = threading.Event()
         self._last_state_push = 0.0
         self._extra: dict[str, object] = {}
+        self.analyzer = make_analyzer(spec, settings)
+        self.minutes = MinuteAggregator(spec.id)
         self.recorder = SegmentRecorder(
             settings.recordings_dir,
             spec.id,
@@ -150,6 +181,7 @@ class CameraWorker(threading.Thread):
                     frame = reader.sample(info)
                     if frame is not None:
                         self.sink.frame(self.spec.id, frame)
+                        self._analyse(frame)
             raise StreamFailure("ended", f"stream of camera {self.spec.name} ended")
         except StreamFailure as failure:
             now = utcnow()
@@ -161,6 +193,12 @@ class CameraWorker(threading.Thread):
         finally:
             self._finish_recording()
             reader.close()
+            try:
+                self.sink.observations(self.spec.id, self.minutes.flush())
+            except Exception:
+                log.exception(
+                    "camera %s (%d): could not store observations", self.spec.name, self.spec.id
+                )
 
     def _record(self, info: PacketInfo, reader: StreamReader) -> None:
         try:
@@ -171,6 +209,18 @@ class CameraWorker(threading.Thread):
             if exc.reason == "disk_full":
                 self.sink.disk_full(self.spec.id, exc.message)
             self.recorder.start(reader.video_stream)
+
+    def _analyse(self, frame: SampledFrame) -> None:
+        if self.analyzer is None:
+            return
+        try:
+            rows = self.minutes.add(self.analyzer.process(frame))
+            if rows:
+                self.sink.observations(self.spec.id, rows)
+        except Exception:  # analytics trouble must never stop the recording
+            log.exception(
+                "camera %s (%d): analytics failed on a frame", self.spec.name, self.spec.id
+            )
 
     def _finish_recording(self) -> None:
         try:

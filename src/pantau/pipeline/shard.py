@@ -47,6 +47,9 @@ def load_specs(rt: Runtime, index: int, count: int) -> dict[int, CameraSpec]:
                 name=cam.name,
                 url=with_credentials(cam.main_stream, cam.username, password),
                 enabled=cam.enabled,
+                zones=tuple(
+                    (z["name"], tuple(tuple(p) for p in z["points"])) for z in cam.zones or []
+                ),
             )
     return specs
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from pantau.media.reader import SampledFrame
 from pantau.media.recorder import Recovery, SegmentInfo
@@ -15,7 +15,7 @@ from pantau.pipeline.health import HealthTracker, MinuteSample
 from pantau.recordings.index import add_segment
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
-from pantau.store.models import CameraState, HealthSample
+from pantau.store.models import CameraState, HealthSample, Observation
 from pantau.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class Sink(Protocol):
     def state(self, camera_id: int, tracker: HealthTracker, extra: dict[str, object]) -> None: ...
     def frame(self, camera_id: int, frame: SampledFrame) -> None: ...
     def disk_full(self, camera_id: int, message: str) -> None: ...
+    def observations(self, camera_id: int, rows: list[dict[str, Any]]) -> None: ...
 
 
 class DbSink:
@@ -99,6 +100,14 @@ class DbSink:
             return
         self._last_snapshot[camera_id] = now
         write_latest(self.rt.settings.snapshots_dir, camera_id, frame.bgr)
+
+    def observations(self, camera_id: int, rows: list[dict[str, Any]]) -> None:
+        """Upsert by (camera, minute): writing a minute again replaces it, never adds one."""
+        if not rows:
+            return
+        with transaction(self.rt.sessions) as session:
+            for row in rows:
+                session.merge(Observation(**row))
 
     def disk_full(self, camera_id: int, message: str) -> None:
         """Free space now (oldest first) rather than wait for the periodic retention run."""

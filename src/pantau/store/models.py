@@ -300,3 +300,31 @@ class Export(Base):
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     sha256: Mapped[str] = mapped_column(String(64))
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Observation(Base):
+    """Per camera per minute: what the analytics saw. The only thing analytics hand on.
+
+    The key (camera, minute) is the stable ID: analysing the same minute twice (a retried
+    upload, a re-run of a carried disk) overwrites the row instead of adding one.
+    """
+
+    __tablename__ = "observation"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("camera.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    people_max: Mapped[int] = mapped_column(Integer, default=0)
+    people_mean: Mapped[float] = mapped_column(Float, default=0.0)
+    zones: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    motion_pct: Mapped[float] = mapped_column(Float, default=0.0)
+    light_level: Mapped[float | None] = mapped_column(Float)
+    lights_on: Mapped[bool | None] = mapped_column(Boolean)
+    ir_mode: Mapped[bool | None] = mapped_column(Boolean)
+    tamper: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    coverage_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+    detector_runs: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(16), default="live")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
