@@ -16,6 +16,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,9 +29,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pantau.config.model import Settings
+from pantau.incidents.rules import IncidentSpec
+from pantau.incidents.store import evidence_copier, upsert_incidents
 from pantau.media.snapshot import write_latest
 from pantau.recordings.urls import signer_for
 from pantau.runtime import Runtime
+from pantau.store.db import transaction
 from pantau.store.models import AuditEntry, Site
 from pantau.store.types import utcnow
 from pantau.web.app import create_app
@@ -544,6 +548,76 @@ def check_health_list(w: World, role: str, target: str, call: Call, r: httpx.Res
         assert {w.camera[t] for t in REGIONS} <= ids
 
 
+# incidents ----------------------------------------------------------------------------------
+# A fresh incident per call (with the camera's latest frame as evidence), so every write role
+# finds one in state "new"; reads use one incident per region.
+
+_INCIDENTS: dict[tuple[int, str], str] = {}
+
+
+def new_incident(w: World, target: str) -> str:
+    cam = w.camera[target]
+    write_latest(w.rt.settings.snapshots_dir, cam, np.zeros((24, 32, 3), np.uint8))
+    start = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=int(uid(), 16) % 10**6)
+    spec = IncidentSpec("intrusion", start, None, cam, start, {"people_max": 1})
+    with transaction(w.rt.sessions) as s:
+        return upsert_incidents(s, [spec], evidence_copier(w.rt.settings, cam))[0].id
+
+
+def existing_incident(w: World, target: str) -> str:
+    key = (id(w.rt), target)
+    if key not in _INCIDENTS:
+        _INCIDENTS[key] = new_incident(w, target)
+    return _INCIDENTS[key]
+
+
+def build_incident_get(suffix: str) -> Build:
+    def build(w: World, role: str, target: str) -> Call:
+        inc = existing_incident(w, target)
+        return Call("GET", f"/api/incidents/{inc}{suffix}", ids=(inc,))
+
+    return build
+
+
+def build_incident_write(verb: str, body: dict[str, Any]) -> Build:
+    def build(w: World, role: str, target: str) -> Call:
+        inc = new_incident(w, target)
+        url = f"/api/incidents/{inc}"
+        return Call("POST", f"{url}/{verb}", json=body, probe=url, ids=(inc,))
+
+    return build
+
+
+def check_incident_list(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    cams = {i["camera_id"] for i in r.json()}
+    mine = {t: w.camera[t] for t in REGIONS}
+    if role == "camat":
+        assert mine["korumba"] in cams and mine["kandai"] not in cams
+    elif role == "lurah":
+        assert mine["korumba"] in cams and not cams & {mine["mandonga"], mine["kandai"]}
+    else:
+        assert set(mine.values()) <= cams
+
+
+def build_incident_list(w: World, role: str, target: str) -> Call:
+    for t in REGIONS:
+        existing_incident(w, t)
+    return Call("GET", "/api/incidents?state=new&limit=1000")
+
+
+def check_incident(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["camera_id"] == w.camera[target] and r.json()["has_snapshot"]
+
+
+def check_incident_write(state: str) -> Check:
+    def check(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+        assert r.json()["state"] == state
+
+    return check
+
+
+INCIDENT_WORKERS: Expect = admin_only(200) | {"operator": 200}  # others read only
+
 EXPORTERS: Expect = admin_only(201) | {"operator": 201}  # pimpinan, camat, lurah: read-only
 
 
@@ -732,6 +806,34 @@ MATRIX: dict[tuple[str, str], Spec] = {
         admin_only(200),
         lambda w, role, t: Call("POST", "/api/recordings/retention"),
         action="recording.retention",
+    ),
+    ("GET", "/api/incidents"): Spec(everyone(200), build_incident_list, check=check_incident_list),
+    ("GET", "/api/incidents/{incident_id}"): Spec(
+        scoped(200), build_incident_get(""), REGIONS, check=check_incident
+    ),
+    ("GET", "/api/incidents/{incident_id}/snapshot.jpg"): Spec(
+        scoped(200), build_incident_get("/snapshot.jpg"), REGIONS
+    ),
+    ("POST", "/api/incidents/{incident_id}/acknowledge"): Spec(
+        INCIDENT_WORKERS,
+        build_incident_write("acknowledge", {"note": "dicek lewat HT"}),
+        REGIONS,
+        action="incident.acknowledge",
+        check=check_incident_write("acknowledged"),
+    ),
+    ("POST", "/api/incidents/{incident_id}/assign"): Spec(
+        INCIDENT_WORKERS,
+        build_incident_write("assign", {"assignee": "Satpol PP"}),
+        REGIONS,
+        action="incident.assign",
+        check=check_incident_write("new"),
+    ),
+    ("POST", "/api/incidents/{incident_id}/resolve"): Spec(
+        INCIDENT_WORKERS,
+        build_incident_write("resolve", {"note": "sudah ditangani"}),
+        REGIONS,
+        action="incident.resolve",
+        check=check_incident_write("resolved"),
     ),
 }
 

@@ -68,8 +68,8 @@ CLOTH = np.clip(22 + 6 * np.sin(_xx * 1.9) * np.sin(_yy * 1.7) + _folds, 0, 255)
 def cover(frame: np.ndarray, j: int) -> np.ndarray:
     """A dark cloth pulled over the lens within 2 s: woven texture, a faint diffuse glow."""
     w = min(1.0, (j + 1) / 3)
-    glow = cv2.GaussianBlur(frame, (0, 0), 25).astype(np.float32)
-    cloth = CLOTH + 0.08 * glow
+    glow = cv2.resize(cv2.resize(frame, (16, 12), interpolation=cv2.INTER_AREA), (640, 480))
+    cloth = CLOTH + 0.08 * glow.astype(np.float32)
     noisy = (1 - w) * frame + w * cloth + _rng.normal(0, 2, frame.shape)
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
@@ -296,8 +296,8 @@ def test_cost_per_frame(frames):
         det = TamperDetector()
         for k, f in enumerate(clip[:35]):
             det.update(f, T0 + timedelta(seconds=k))
-        t = time.perf_counter()
+        t = time.process_time()
         for k, f in enumerate(clip[35:], start=35):
             det.update(f, T0 + timedelta(seconds=k))
-        ms = (time.perf_counter() - t) * 1000 / (len(clip) - 35)
-        print(f"\ntamper ({name}): {ms:.2f} ms per frame", end="")
+        ms = (time.process_time() - t) * 1000 / (len(clip) - 35)
+        print(f"\ntamper ({name}): {ms:.2f} ms CPU per frame", end="")

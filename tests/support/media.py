@@ -6,16 +6,25 @@ registry source its README names (Debian's opencv-doc, vtest.avi), so a fresh ma
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "media"
+SHARED = Path(
+    os.environ.get("PANTAU_SHARED_MEDIA")
+    or Path(__file__).resolve().parents[3] / "shared" / "media"
+)
 
 
-def run(cmd: list[str]) -> None:
-    subprocess.run(cmd, check=True, capture_output=True)
+def run(cmd: list[str], cwd: str | None = None) -> None:
+    """Run a tool; on failure the error carries its stderr (not just the exit status)."""
+    done = subprocess.run(cmd, capture_output=True, cwd=cwd)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{cmd[0]} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-800:]}"
+        )
 
 
 def make_clip(
@@ -93,39 +102,46 @@ def pedestrians(cache: Path) -> Path:
     out = cache / "pedestrians-vtest-640x480.mp4"
     if out.exists():
         return out
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            ["apt-get", "download", "opencv-doc"], cwd=tmp, check=True, capture_output=True
-        )
-        deb = next(Path(tmp).glob("opencv-doc_*.deb"))
-        run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")])
-        avi = next((Path(tmp) / "x").rglob("vtest.avi"))
-        run(
-            [
-                "ffmpeg",
-                "-y",
-                "-loglevel",
-                "error",
-                "-i",
-                str(avi),
-                "-vf",
-                "scale=640:-2",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-bf",
-                "0",
-                "-g",
-                "30",
-                "-r",
-                "15",
-                "-b:v",
-                "800k",
-                str(out),
-            ]
-        )
-    return out
+    last: Exception | None = None
+    for _ in range(3):  # the registry or a busy machine can fail once; the result is atomic
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                run(["apt-get", "download", "opencv-doc"], cwd=tmp)
+                deb = next(Path(tmp).glob("opencv-doc_*.deb"))
+                run(["dpkg-deb", "-x", str(deb), str(Path(tmp) / "x")])
+                avi = next((Path(tmp) / "x").rglob("vtest.avi"))
+                part = Path(tmp) / "out.mp4"
+                run(
+                    [
+                        "ffmpeg",
+                        "-y",
+                        "-loglevel",
+                        "error",
+                        "-i",
+                        str(avi),
+                        "-vf",
+                        "scale=640:-2",
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "veryfast",
+                        "-bf",
+                        "0",
+                        "-g",
+                        "30",
+                        "-r",
+                        "15",
+                        "-b:v",
+                        "800k",
+                        str(part),
+                    ]
+                )
+                cache.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(part), out)
+            return out
+        except (RuntimeError, StopIteration, OSError) as exc:
+            last = exc
+    raise RuntimeError(f"could not rebuild the pedestrian clip from opencv-doc: {last}")
 
 
 def have_ffmpeg() -> bool:

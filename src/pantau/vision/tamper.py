@@ -55,6 +55,7 @@ COARSE_WIDTH = 40
 LAYOUT_SEARCH = 0.03  # one pixel at 40 px: the layout is compared in place
 SOFTER = 2.0  # px at 160: the reference blurred this much must not fit a sharp frame better
 SOFTER_FITS = 0.02  # ... by more than this much correlation, or the frame is blurred
+SHARP_ENOUGH = 0.8  # only frames at least this sharp (vs the reference) refresh it
 LIGHTING_STRUCTURE = 0.5  # a new lighting keeps at least this much of the known structure
 
 
@@ -62,8 +63,8 @@ LIGHTING_STRUCTURE = 0.5  # a new lighting keeps at least this much of the known
 class Flag:
     """One tamper condition.
 
-    `active`: held for at least `min_seconds` of frame time (and not yet false for
-    `clear_seconds`). `confidence`: strength of the evidence in the latest frame, 0..1
+    `active`: seen for at least `min_seconds` of frame time, and the learned view not yet back
+    for `clear_seconds`. `confidence`: strength of the evidence in the latest frame, 0..1
     (0 when the latest frame does not show it). `since`: capture time of the first frame of the
     current run (also while still pending), None when the condition is not seen.
     """
@@ -90,6 +91,8 @@ class TamperScores:
 
 @dataclass(frozen=True, slots=True)
 class TamperResult:
+    """The four conditions after one frame (`video_loss` is judged by `TamperDetector.check`)."""
+
     covered: Flag = field(default_factory=Flag)
     defocused: Flag = field(default_factory=Flag)
     moved: Flag = field(default_factory=Flag)
@@ -106,7 +109,8 @@ class TamperResult:
 def video_loss(last_frame_at: datetime | None, now: datetime, timeout: float = 10.0) -> bool:
     """Whether more than `timeout` seconds of stream time passed without a frame.
 
-    `now` is the pipeline's own notion of stream time at its tick; None = never had a frame.
+    `now` is the pipeline's time at its tick, on the same clock as the frames' `at`;
+    `last_frame_at` None = never had a frame.
     """
     if last_frame_at is None:
         return True
@@ -121,7 +125,12 @@ class _Timer:
         self.active = False
         self.false_since: datetime | None = None
 
-    def step(self, seen: bool, at: datetime, min_seconds: float, clear_seconds: float) -> None:
+    def step(
+        self, seen: bool, normal: bool, at: datetime, min_seconds: float, clear_seconds: float
+    ) -> None:
+        """`seen`: this frame shows the condition. `normal`: it shows the learned view. Neither
+        (a lighting never learned, a blurred frame at night when only daylight is known): an
+        active flag holds, a pending one starts over."""
         if seen:
             self.false_since = None
             if self.onset is None:
@@ -131,6 +140,8 @@ class _Timer:
             return
         if not self.active:
             self.onset = None
+            return
+        if not normal:
             return
         if self.false_since is None:
             self.false_since = at
@@ -332,7 +343,7 @@ class TamperDetector:
             else:
                 conf = {}
                 self._learn(small, infrared, at, view)
-            result = self._judge(conf, at, None, learning=not self._refs)
+            result = self._judge(conf, not flat, at, None, learning=not self._refs)
             return result
 
         # which references share this lighting (layout), and is the structure still there?
@@ -387,12 +398,16 @@ class TamperDetector:
                 and matched is same_light
                 and structure >= SAME_VIEW
                 and shift <= MAX_SHIFT
+                # never learn from a frame softer than the reference: a blur just short of the
+                # threshold would otherwise blur the reference and creep past detection
+                and sharpness >= SHARP_ENOUGH
+                and softer < 0.0
             )
             if good:
                 weight = 1.0 - (1.0 - self.refresh_rate) ** dt
                 same_light.add(small, weight, at)  # type: ignore[union-attr]
                 self._candidate = None
-            elif structure >= LIGHTING_STRUCTURE and shift <= MAX_SHIFT:
+            elif layout < SAME_LIGHT and structure >= LIGHTING_STRUCTURE and shift <= MAX_SHIFT:
                 self._learn(small, infrared, at, view)  # a new lighting of the known view
         else:
             self._candidate = None
@@ -408,7 +423,9 @@ class TamperDetector:
             infrared=infrared,
             references=len(self._refs),
         )
-        return self._judge(conf, at, scores)
+        # the learned view is plainly there: the evidence that lets an active flag clear
+        normal = not conf and structure >= LIGHTING_STRUCTURE and shift <= MAX_SHIFT
+        return self._judge(conf, normal, at, scores)
 
     def _coarse(self, ref: _Reference, view: _View) -> float:
         return _match(ref.view.coarse, view.coarse, LAYOUT_SEARCH)[0]
@@ -442,14 +459,14 @@ class TamperDetector:
     def _judge(
         self,
         conf: dict[str, float],
+        normal: bool,
         at: datetime,
         scores: TamperScores | None,
         learning: bool = False,
     ) -> TamperResult:
         flags = {}
         for name, timer in self._timers.items():
-            seen = name in conf
-            timer.step(seen, at, self.min_seconds, self.clear_seconds)
+            timer.step(name in conf, normal, at, self.min_seconds, self.clear_seconds)
             flags[name] = timer.flag(conf.get(name, 0.0))
         self._last = TamperResult(
             covered=flags["covered"],

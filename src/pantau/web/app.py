@@ -15,7 +15,7 @@ from pantau.store.migrate import current_revision
 from pantau.store.models import Camera, CameraState, Site
 from pantau.store.types import utcnow
 from pantau.web import errors
-from pantau.web.routes import auth, calendars, cameras, recordings, sites, users
+from pantau.web.routes import auth, calendars, cameras, incidents, recordings, sites, users
 from pantau.web.routes import health as camera_health
 from pantau.web.routes.health import live_state
 from pantau.web.schemas import HealthOut
@@ -31,7 +31,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
-    for module in (auth, sites, cameras, calendars, users, camera_health, recordings):
+    for module in (auth, sites, cameras, calendars, users, camera_health, recordings, incidents):
         app.include_router(module.router)
 
     @app.get("/api/health", response_model=HealthOut, tags=["health"])

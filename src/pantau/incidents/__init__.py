@@ -1,0 +1,1 @@
+"""Incidents: things a person in the control room must look at (intrusion, tamper, camera down)."""

@@ -1,0 +1,158 @@
+"""Incident rules: pure functions from per-minute facts to incident specs.
+
+No database, no clock: the same observations always give the same incidents, so re-analysis
+of old footage or a retried upload lands on the same stable IDs (see `incident_id`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+MINUTE = timedelta(minutes=1)
+INTRUSION, TAMPER, CAMERA_OFFLINE = "intrusion", "tamper", "camera_offline"
+KINDS = (INTRUSION, TAMPER, CAMERA_OFFLINE)
+
+
+class ObsLike(Protocol):
+    camera_id: int
+    minute: datetime
+    people_max: int
+    tamper: dict[str, Any]
+
+
+class SampleLike(Protocol):
+    camera_id: int
+    minute: datetime
+    state: str
+
+
+@dataclass(frozen=True)
+class IncidentSpec:
+    """What the rules found. `end` is exclusive; None while the condition still holds."""
+
+    kind: str
+    start: datetime
+    end: datetime | None
+    camera_id: int
+    evidence_minute: datetime
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return incident_id(self.camera_id, self.kind, self.start)
+
+
+def incident_id(camera_id: int, kind: str, start: datetime) -> str:
+    """Stable ID from (camera, kind, start minute): analysing twice never duplicates."""
+    minute = start.replace(second=0, microsecond=0).isoformat()
+    return hashlib.sha256(f"{camera_id}|{kind}|{minute}".encode()).hexdigest()[:32]
+
+
+def _runs(minutes: Sequence[datetime], max_step: timedelta) -> list[list[datetime]]:
+    """Group sorted minutes into runs whose neighbours are at most `max_step` apart."""
+    runs: list[list[datetime]] = []
+    for m in minutes:
+        if runs and m - runs[-1][-1] <= max_step:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return runs
+
+
+def _never(_: datetime) -> bool:
+    return False
+
+
+def detect(
+    observations: Iterable[ObsLike],
+    *,
+    scheduled: Callable[[datetime], bool],
+    allowed: Callable[[datetime], bool] = _never,
+    intrusion_min_minutes: int = 2,
+    tamper_min_minutes: int = 1,
+) -> list[IncidentSpec]:
+    """Intrusion (people outside office hours and allowed windows) and tamper incidents.
+
+    Intrusion minutes may be one minute apart (a missed detection must not split a visit);
+    a run counts when it has at least `intrusion_min_minutes` minutes with people. Tamper
+    needs `tamper_min_minutes` consecutive flagged minutes. A run that reaches the last
+    observation is still open (end None).
+    """
+    obs = sorted(observations, key=lambda o: (o.camera_id, o.minute))
+    out: list[IncidentSpec] = []
+    for camera_id in sorted({o.camera_id for o in obs}):
+        mine = [o for o in obs if o.camera_id == camera_id]
+        last = mine[-1].minute
+        by_minute = {o.minute: o for o in mine}
+
+        hits = [
+            o.minute
+            for o in mine
+            if o.people_max >= 1 and not scheduled(o.minute) and not allowed(o.minute)
+        ]
+        for run in _runs(hits, 2 * MINUTE):
+            if len(run) < intrusion_min_minutes:
+                continue
+            peak = max(run, key=lambda m: (by_minute[m].people_max, -m.timestamp()))
+            out.append(
+                IncidentSpec(
+                    INTRUSION,
+                    run[0],
+                    None if run[-1] >= last else run[-1] + MINUTE,
+                    camera_id,
+                    peak,
+                    {"people_max": by_minute[peak].people_max, "minutes": len(run)},
+                )
+            )
+
+        flagged = [o.minute for o in mine if any(v for v in (o.tamper or {}).values())]
+        for run in _runs(flagged, MINUTE):
+            if len(run) < tamper_min_minutes:
+                continue
+            counts: dict[str, int] = {}
+            confidence: dict[str, float] = {}
+            for m in run:
+                for kind, conf in (by_minute[m].tamper or {}).items():
+                    if conf:
+                        counts[kind] = counts.get(kind, 0) + 1
+                        confidence[kind] = max(confidence.get(kind, 0.0), float(conf))
+            main = max(sorted(counts), key=lambda k: counts[k])
+            out.append(
+                IncidentSpec(
+                    TAMPER,
+                    run[0],
+                    None if run[-1] >= last else run[-1] + MINUTE,
+                    camera_id,
+                    run[0],
+                    {
+                        "kind": main,
+                        "kinds": sorted(counts),
+                        "confidence": confidence[main],
+                        "minutes": len(run),
+                    },
+                )
+            )
+    return sorted(out, key=lambda s: (s.camera_id, s.start, s.kind))
+
+
+def offline_incidents(samples: Iterable[SampleLike], min_minutes: int = 10) -> list[IncidentSpec]:
+    """Camera down: at least `min_minutes` consecutive health minutes in state offline."""
+    rows = sorted(samples, key=lambda s: (s.camera_id, s.minute))
+    out: list[IncidentSpec] = []
+    for camera_id in sorted({s.camera_id for s in rows}):
+        mine = [s for s in rows if s.camera_id == camera_id]
+        last = mine[-1].minute
+        down = [s.minute for s in mine if s.state == "offline"]
+        for run in _runs(down, MINUTE):
+            if len(run) >= min_minutes:
+                end = None if run[-1] >= last else run[-1] + MINUTE
+                out.append(
+                    IncidentSpec(
+                        CAMERA_OFFLINE, run[0], end, camera_id, run[0], {"minutes": len(run)}
+                    )
+                )
+    return out
