@@ -48,13 +48,13 @@ LOW_CONTRAST = 16.0
 NO_STRUCTURE = 0.3  # structure match below this: not the learned view
 SAME_VIEW = 0.6  # structure match above this (with the same layout): the learned view
 SAME_LIGHT = 0.9  # layout match at or above this: the same view under the same light
-BLURRED = 0.5  # sharpness ratio below this (same view, same light): defocused
+BLURRED = 0.6  # sharpness ratio below this (same view, same light): defocused
 MAX_SHIFT = 0.03  # best match displaced by more than this fraction of the width: moved
 SEARCH = 0.07  # structure match searched over shifts up to this fraction of the frame
 COARSE_WIDTH = 40
 LAYOUT_SEARCH = 0.03  # one pixel at 40 px: the layout is compared in place
 SOFTER = 2.0  # px at 160: the reference blurred this much must not fit a sharp frame better
-SOFTER_FITS = 0.02  # ... by more than this much correlation, or the frame is blurred
+SOFTER_FITS = 0.005  # ... by more than this much correlation, or the frame is blurred
 SHARP_ENOUGH = 0.8  # only frames at least this sharp (vs the reference) refresh it
 LIGHTING_STRUCTURE = 0.5  # a new lighting keeps at least this much of the known structure
 
@@ -382,9 +382,7 @@ class TamperDetector:
             and shift <= MAX_SHIFT
             and (sharpness < BLURRED or softer > SOFTER_FITS)
         ):
-            conf["defocused"] = 0.5 + 0.5 * min(
-                1.0, max(1 - sharpness / BLURRED, softer / (2 * SOFTER_FITS))
-            )
+            conf["defocused"] = 0.5 + 0.5 * min(1.0, max(1 - sharpness / BLURRED, softer / 0.05))
         elif structure < NO_STRUCTURE:
             conf["moved"] = 0.5 + 0.5 * (1 - max(structure, 0.0) / NO_STRUCTURE)
         elif shift > MAX_SHIFT:
