@@ -115,3 +115,32 @@ def test_a_simulated_day_plays_through_the_real_rtsp_server(tmp_path):
     assert noon > 3 * night + 2, f"noon colour {noon:.1f} vs night {night:.1f}"
     truth = read(tmp_path / "kel-mandonga.jsonl")
     assert truth[0]["type"] == "day" and truth[0]["date"] == "2026-11-23"
+
+
+def test_unwritable_output_and_busy_port_are_refused_cleanly(tmp_path):
+    import pytest
+
+    from pantau.sim.record import RecordError
+    from pantau.sim.rtsp import RtspServer, RtspServerError
+
+    [office] = select_offices(
+        SimConfig(offices=[OfficeSim(site="kel-kambu", profile="punctual", random_events=False)])
+    )
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(RecordError, match="not writable"):
+        record(
+            office.world,
+            {"interior": make_scene(office.seed, "interior", 320, 180)},
+            blocker / "out",
+            date(2026, 11, 23),
+            1,
+            interval_s=600,
+        )
+    assert not (blocker.parent / "out").exists()
+    busy = RtspServer({"a": "udp:9"}).start()
+    try:
+        with pytest.raises(RtspServerError, match="port already in use"):
+            RtspServer({"a": "udp:9"}, port=busy.port, start_timeout=1).start()
+    finally:
+        busy.stop()

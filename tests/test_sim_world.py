@@ -174,3 +174,18 @@ def test_custom_profiles_from_yaml(tmp_path):
     [office] = select_offices(load_config(cfg))
     _, truth = office.world.day(MONDAY)
     assert time(12, 0) <= local_time(truth.opened_at) <= time(12, 10)
+
+
+def test_events_on_command_from_the_cli_syntax():
+    from pantau.sim.offices import parse_event
+
+    ev = parse_event("cover@2026-11-24 10.00+30/interior")
+    assert (ev.kind, ev.minutes, ev.view) == ("cover", 30, "interior")
+    [office] = select_offices(
+        SimConfig(), sites=["kel-kambu"], events=[parse_event("intruder@2026-11-24 23.40+5")]
+    )
+    plan, _ = office.world.day(date(2026, 11, 24))
+    assert any(v.role == "intruder" and local_time(v.enter) == time(23, 40) for v in plan.visits)
+    for bad in ("explode@2026-11-24 10.00", "cover 2026-11-24", "cover@2026-11-24 10.00+x"):
+        with pytest.raises(SimError):
+            parse_event(bad)

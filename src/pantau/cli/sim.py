@@ -18,6 +18,7 @@ from pantau.sim.offices import (
     SimError,
     load_config,
     make_scene,
+    parse_event,
     parse_size,
     select_offices,
 )
@@ -77,6 +78,15 @@ def serve(
     ),
     config: ConfigOpt = None,
     duration: Annotated[float | None, typer.Option(help="stop after N seconds")] = None,
+    event: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event",
+            help="rare event on command, e.g. 'intruder@2026-12-01 23.40+5' or "
+            "'cover@2026-12-02 10.00+30/interior' (intruder, cover, wall, defocus, blackout, "
+            "camera_offline, site_offline)",
+        ),
+    ] = None,
 ) -> None:
     """Serve simulated cameras over RTSP in real time (rtsp://127.0.0.1:PORT/<site>/<view>)."""
     from pantau.sim.live import LiveCameraSpec, LiveSim, SimClock, free_udp_port
@@ -85,7 +95,10 @@ def serve(
 
     try:
         w, h = parse_size(size)
-        offices = select_offices(load_config(config), sites=site, count=sites, tz=ZONE)
+        events = [parse_event(e) for e in event or []]
+        offices = select_offices(
+            load_config(config), sites=site, count=sites, tz=ZONE, events=events
+        )
         begin = parse_local(start, ZoneInfo(ZONE)) if start else None
     except (SimError, ValueError) as exc:
         fail(str(exc))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pantau.config.loader import format_loc
 from pantau.registry.seed import SiteRow, base_slug, read_rows, shipped_csv, site_name
-from pantau.sim.profiles import BUILTIN, OfficeSim, Profile, resolve_profile
+from pantau.sim.profiles import BUILTIN, OfficeSim, Profile, ScheduledEvent, resolve_profile
 from pantau.sim.world import World
 
 VIEWS = ("interior", "entrance")
@@ -68,12 +68,34 @@ def catalogue() -> dict[str, SiteRow]:
     return table
 
 
+def parse_event(text: str) -> ScheduledEvent:
+    """'intruder@2026-12-01 23.40+5/interior' -> a scheduled event (minutes and view optional)."""
+    kind, sep, rest = text.partition("@")
+    if not sep:
+        raise SimError(f"event {text!r}: write KIND@YYYY-MM-DD HH.MM[+MINUTES][/VIEW]")
+    view = None
+    if "/" in rest:
+        rest, view = rest.rsplit("/", 1)
+    minutes = 10.0
+    if "+" in rest:
+        rest, mins = rest.rsplit("+", 1)
+        try:
+            minutes = float(mins)
+        except ValueError as exc:
+            raise SimError(f"event {text!r}: minutes {mins!r} is not a number") from exc
+    try:
+        return ScheduledEvent(kind=kind.strip(), at=rest.strip(), minutes=minutes, view=view)
+    except ValidationError as exc:
+        raise SimError(f"event {text!r}: {exc.errors()[0]['msg']}") from exc
+
+
 def select_offices(
     config: SimConfig,
     *,
     sites: list[str] | None = None,
     count: int | None = None,
     tz: str = "Asia/Makassar",
+    events: list[ScheduledEvent] | None = None,
 ) -> list[SimOffice]:
     """Offices from the config, or the named sites, or the first `count` kelurahan offices."""
     table = catalogue()
@@ -105,7 +127,7 @@ def select_offices(
             raise SimError(f"offices[{i}].profile: {exc}") from exc
         slug = base_slug(row)
         seed = spec.seed if spec.seed is not None else int(row.code.replace(".", "")) % 100_003
-        spec = spec.model_copy(update={"seed": seed})
+        spec = spec.model_copy(update={"seed": seed, "events": [*spec.events, *(events or [])]})
         offices.append(
             SimOffice(row, slug, site_name(row), World(spec, profile, slug, tz=tz), seed)
         )
