@@ -449,7 +449,7 @@ def analyze(
 ) -> None:
     """Analyse recordings (carried disk, `pantau sim record`) into observations, resumably."""
     from pantau.pipeline.backfill import BackfillError, ResumeLog, analyze_source, discover
-    from pantau.pipeline.camera import CameraSpec, make_analyzer
+    from pantau.pipeline.camera import CameraSpec, make_analyzer, zones_of
     from pantau.pipeline.sinks import DbSink
 
     if start is not None and start.tzinfo is None:
@@ -467,9 +467,7 @@ def analyze(
                 id=cam.id,
                 name=cam.name,
                 url="",
-                zones=tuple(
-                    (z["name"], tuple(tuple(p) for p in z["points"])) for z in cam.zones or []
-                ),
+                zones=zones_of(cam.zones),
             )
         analyzer = make_analyzer(spec, rt.settings)
         if analyzer is None:

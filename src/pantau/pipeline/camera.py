@@ -40,6 +40,13 @@ class CameraSpec:
     zones: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()
 
 
+def zones_of(stored: list[dict] | None) -> tuple[tuple[str, tuple[tuple[float, float], ...]], ...]:
+    """The camera row's zones JSON as the hashable form a CameraSpec holds."""
+    return tuple(
+        (z["name"], tuple((float(x), float(y)) for x, y in z["points"])) for z in stored or []
+    )
+
+
 _detector_lock = threading.Lock()
 _detectors: dict[tuple[int, float], PersonDetector] = {}
 

@@ -19,7 +19,7 @@ from multiprocessing.synchronize import Event as MpEvent
 from sqlalchemy import select
 
 from pantau.config.model import Settings
-from pantau.pipeline.camera import CameraSpec, CameraWorker
+from pantau.pipeline.camera import CameraSpec, CameraWorker, zones_of
 from pantau.pipeline.sinks import DbSink
 from pantau.registry.secrets import SecretError, with_credentials
 from pantau.runtime import Runtime, open_runtime
@@ -47,9 +47,7 @@ def load_specs(rt: Runtime, index: int, count: int) -> dict[int, CameraSpec]:
                 name=cam.name,
                 url=with_credentials(cam.main_stream, cam.username, password),
                 enabled=cam.enabled,
-                zones=tuple(
-                    (z["name"], tuple(tuple(p) for p in z["points"])) for z in cam.zones or []
-                ),
+                zones=zones_of(cam.zones),
             )
     return specs
 

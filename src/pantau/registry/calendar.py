@@ -125,6 +125,13 @@ def format_hhmm(t: time) -> str:
     return f"{t.hour:02d}.{t.minute:02d}"
 
 
+def parse_hhmm(value: object) -> object:
+    """Accept Indonesian "07.30" as well as "07:30" before a time is parsed."""
+    if isinstance(value, str) and "." in value and ":" not in value:
+        return value.replace(".", ":")
+    return value
+
+
 def _is_date(value: object) -> bool:
     # datetime is a date subclass, but comparing it with a date raises TypeError later.
     return isinstance(value, date) and not isinstance(value, datetime)

@@ -12,16 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pantau.registry.calendar import parse_hhmm
+
 BEHAVIOURS = ("cleaner", "night_guard", "friday_early", "visitors")
 EventKind = Literal[
     "intruder", "cover", "wall", "defocus", "blackout", "camera_offline", "site_offline"
 ]
-
-
-def parse_hhmm(value: object) -> object:
-    if isinstance(value, str) and "." in value and ":" not in value:
-        return value.replace(".", ":")
-    return value
 
 
 class Window(BaseModel):

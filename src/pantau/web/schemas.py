@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pantau.registry.calendar import parse_hhmm
 from pantau.store.models import Connectivity, Role, RuleKind, SiteKind
 
 
@@ -18,13 +19,6 @@ class In(BaseModel):
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-def parse_hhmm(value: Any) -> Any:
-    """Accept "07.30" (Indonesian style) as well as "07:30"."""
-    if isinstance(value, str) and "." in value and ":" not in value:
-        return value.replace(".", ":")
-    return value
 
 
 class LoginIn(In):
