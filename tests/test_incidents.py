@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import cv2
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import select
 
+import pantau.incidents.evaluator as evaluator_module
+from pantau.config.loader import format_loc
+from pantau.incidents.evaluator import IncidentEvaluator
+from pantau.incidents.evidence import Footage, evidence_taker, footage_span
 from pantau.incidents.rules import IncidentSpec, detect, incident_id, offline_incidents
-from pantau.incidents.store import evaluate_camera, upsert_incidents
+from pantau.incidents.store import evaluate_camera, evaluate_range, upsert_incidents
+from pantau.incidents.windows import AllowedWindow, allowed_predicate, parse_windows
 from pantau.media.snapshot import write_latest
+from pantau.recordings.index import add_segment
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.models import AuditEntry, Camera, HealthSample, Incident, Observation, Site
+from pantau.store.types import utcnow
+from tests.support.media import run
 
 MIN = timedelta(minutes=1)
 NIGHT = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # Wednesday 22:00 WITA
@@ -124,7 +139,66 @@ def _observe(session: Any, camera_id: int, start: datetime, people: list[int], *
         session.merge(Observation(camera_id=camera_id, minute=start + i * MIN, people_max=p, **kw))
 
 
-def test_evaluate_is_idempotent_and_keeps_state(fresh_runtime: Runtime) -> None:
+def _colour_clip(path: Path, colours: list[str], seconds: float, fmt: str) -> Path:
+    """An H.264 clip of solid colours, `seconds` each: which frame was taken is visible."""
+    inputs = "".join(f"color=c={c}:s=160x120:r=5:d={seconds}[v{i}];" for i, c in enumerate(colours))
+    chain = "".join(f"[v{i}]" for i in range(len(colours)))
+    run(
+        [
+            "ffmpeg", "-y", "-loglevel", "error", "-filter_complex",
+            f"{inputs}{chain}concat=n={len(colours)}:v=1[out]", "-map", "[out]",
+            "-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "5",
+            "-pix_fmt", "yuv420p", "-f", fmt, str(path),
+        ]
+    )  # fmt: skip
+    return path
+
+
+def _colour_of(path: Path) -> str:
+    bgr = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    b, g, r = (float(v) for v in bgr.reshape(-1, 3).mean(axis=0))
+    scores = {"red": r - g - b, "green": g - r - b, "blue": b - r - g}
+    return max(scores, key=lambda k: scores[k])
+
+
+def _index(rt: Runtime, camera_id: int, clip: Path, start: datetime, seconds: float) -> None:
+    """Put a clip into the recordings folder as the recorder names it, and index it."""
+    rel = f"{camera_id}/{start:%Y-%m-%d}/{start:%H%M%S}_{start.microsecond // 1000:03d}Z.ts"
+    dest = rt.settings.recordings_dir / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(clip, dest)
+    info = SimpleNamespace(
+        camera_id=camera_id,
+        start=start,
+        end=start + timedelta(seconds=seconds),
+        path=rel,
+        bytes=dest.stat().st_size,
+        keyframes=2,
+        recovered=False,
+    )
+    with transaction(rt.sessions) as s:
+        add_segment(s, info)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("colours")
+    return {
+        "red": _colour_clip(d / "red.ts", ["red"], 10, "mpegts"),
+        "blue": _colour_clip(d / "blue.ts", ["blue"], 10, "mpegts"),
+        "blue-red": _colour_clip(d / "blue-red.mp4", ["blue", "red"], 60, "mp4"),
+    }
+
+
+def _incidents(rt: Runtime, camera_id: int) -> dict[str, Incident]:
+    with rt.sessions() as s:
+        rows = s.scalars(select(Incident).where(Incident.camera_id == camera_id))
+        return {r.kind: r for r in rows}
+
+
+def test_evaluate_is_idempotent_and_keeps_state(
+    fresh_runtime: Runtime, clips: dict[str, Path]
+) -> None:
     rt = fresh_runtime
     with transaction(rt.sessions) as s:
         cam = _camera(s)
@@ -134,7 +208,11 @@ def test_evaluate_is_idempotent_and_keeps_state(fresh_runtime: Runtime) -> None:
         _observe(s, cam_id, DAY + 10 * MIN, [0, 0], tamper={"covered": 0.9})
         for i in range(12):
             s.add(HealthSample(camera_id=cam_id, minute=DAY + 30 * MIN + i * MIN, state="offline"))
-    write_latest(rt.settings.snapshots_dir, cam_id, np.zeros((24, 32, 3), np.uint8))
+    # The moment of the intrusion (peak minute NIGHT+1, middle at +30 s) is recorded in red,
+    # the seconds after it in blue; the camera's latest frame (green) is from today, not then.
+    _index(rt, cam_id, clips["red"], NIGHT + MIN + timedelta(seconds=25), 10)
+    _index(rt, cam_id, clips["blue"], NIGHT + MIN + timedelta(seconds=35), 10)
+    write_latest(rt.settings.snapshots_dir, cam_id, np.full((24, 32, 3), (0, 255, 0), np.uint8))
     since, until = DAY - 60 * MIN, NIGHT + 60 * MIN
 
     def run() -> list[tuple[str, str, datetime, datetime | None]]:
@@ -148,17 +226,253 @@ def test_evaluate_is_idempotent_and_keeps_state(fresh_runtime: Runtime) -> None:
     assert sorted(k for _, k, _, _ in first) == ["camera_offline", "intrusion", "tamper"]
     assert run() == first
     intrusion = next(i for i, k, _, _ in first if k == "intrusion")
-    assert (rt.settings.data_dir / "incidents" / f"{intrusion}.jpg").is_file()
+    assert _colour_of(rt.settings.data_dir / "incidents" / f"{intrusion}.jpg") == "red"
+    rows = _incidents(rt, cam_id)
+    assert rows["intrusion"].detail["evidence"]["source"] == "recording"
+    assert rows["intrusion"].detail["evidence"]["at"] == "2026-11-25T14:01:30Z"
+    # No recording of the tamper or the outage, and the latest frame is of another time:
+    # no picture rather than a wrong one, and the incident says why.
+    for kind, reason in (("tamper", "no_frame_at_time"), ("camera_offline", "camera_offline")):
+        assert rows[kind].snapshot_path is None
+        assert rows[kind].detail["evidence"]["reason"] == reason
+        assert rows[kind].detail["evidence"]["note"]
 
     with transaction(rt.sessions) as s:  # resolved by a person, then the visit goes on
         s.get(Incident, intrusion).state = "resolved"
-        _observe(s, cam_id, NIGHT + 4 * MIN, [1, 1, 1, 0])
+        _observe(s, cam_id, NIGHT + 4 * MIN, [1, 1, 1, 0, 0])
     again = {i: end for i, _, _, end in run()}
     assert set(again) == {i for i, *_ in first}
     with rt.sessions() as s:
         row = s.get(Incident, intrusion)
         assert row.state == "resolved" and row.end == NIGHT + 7 * MIN
         assert row.snapshot_path == f"incidents/{intrusion}.jpg"
+        assert row.detail["people_max"] == 1 and row.detail["evidence"]["source"] == "recording"
+
+
+def test_latest_frame_only_when_it_is_from_the_moment(fresh_runtime: Runtime) -> None:
+    """Live: the recording of the last minute may not be indexed yet; the latest frame is."""
+    rt = fresh_runtime
+    now = utcnow().replace(second=0, microsecond=0)
+    with transaction(rt.sessions) as s:
+        cam_id = _camera(s).id
+    write_latest(rt.settings.snapshots_dir, cam_id, np.full((24, 32, 3), (0, 255, 0), np.uint8))
+    recent = IncidentSpec("intrusion", now - 2 * MIN, None, cam_id, now - MIN, {})
+    old = IncidentSpec("intrusion", now - 60 * MIN, None, cam_id, now - 59 * MIN, {})
+    with transaction(rt.sessions) as s:
+        fresh, stale = upsert_incidents(s, [recent, old], evidence_taker(s, rt.settings, cam_id))
+        assert fresh.snapshot_path and fresh.detail["evidence"]["source"] == "latest"
+        assert stale.snapshot_path is None
+        assert stale.detail["evidence"]["reason"] == "no_frame_at_time"
+    assert _colour_of(rt.settings.data_dir / fresh.snapshot_path) == "green"
+
+
+def test_missing_evidence_is_taken_once_the_recording_is_indexed(
+    fresh_runtime: Runtime, clips: dict[str, Path]
+) -> None:
+    rt = fresh_runtime
+    with transaction(rt.sessions) as s:
+        cam_id = _camera(s).id
+        _observe(s, cam_id, NIGHT, [1, 1, 1, 0, 0])
+
+    def evaluate() -> Incident:
+        with transaction(rt.sessions) as s:
+            evaluate_camera(s, rt.settings, cam_id, NIGHT - 10 * MIN, NIGHT + 10 * MIN)
+        return _incidents(rt, cam_id)["intrusion"]
+
+    assert evaluate().snapshot_path is None
+    _index(rt, cam_id, clips["red"], NIGHT + timedelta(seconds=20), 10)
+    row = evaluate()
+    assert row.snapshot_path and row.detail["evidence"]["source"] == "recording"
+    assert _colour_of(rt.settings.data_dir / row.snapshot_path) == "red"
+
+
+def test_evaluate_range_takes_evidence_from_the_analysed_file(
+    fresh_runtime: Runtime, clips: dict[str, Path]
+) -> None:
+    """A carried disk: the hub has no recording, the analysed file has the moment."""
+    rt = fresh_runtime
+    start = NIGHT + 10 * MIN
+    with transaction(rt.sessions) as s:
+        cam_id = _camera(s).id
+        _observe(s, cam_id, start, [0, 2, 1, 0, 0])  # peak: the second minute (red part)
+        footage = [Footage(clips["blue-red"], start, None)]
+        since, until = footage_span(footage)
+        assert (since, until) == (start, start + 2 * MIN)
+        rows = evaluate_range(s, rt.settings, cam_id, since, until, footage)
+    assert [(r.kind, r.start, r.end) for r in rows] == [("intrusion", start + MIN, start + 3 * MIN)]
+    assert rows[0].detail["evidence"]["source"] == "footage"
+    assert _colour_of(rt.settings.data_dir / rows[0].snapshot_path) == "red"
+
+
+def test_open_incident_closes_and_a_shorter_window_changes_nothing(fresh_runtime: Runtime) -> None:
+    rt = fresh_runtime
+    with transaction(rt.sessions) as s:
+        cam_id = _camera(s).id
+        _observe(s, cam_id, NIGHT, [1, 1, 1])
+
+    def evaluate(since: datetime, until: datetime) -> Incident:
+        with transaction(rt.sessions) as s:
+            evaluate_camera(s, rt.settings, cam_id, since, until)
+        return _incidents(rt, cam_id)["intrusion"]
+
+    assert evaluate(NIGHT, NIGHT + 30 * MIN).end is None  # still there at the last minute
+    with transaction(rt.sessions) as s:
+        _observe(s, cam_id, NIGHT + 3 * MIN, [1, 0, 0, 0])
+    assert evaluate(NIGHT, NIGHT + 30 * MIN).end == NIGHT + 4 * MIN  # gone: closed
+    short = evaluate(NIGHT, NIGHT + 2 * MIN)  # knows less: changes nothing
+    assert (short.end, short.detail["minutes"]) == (NIGHT + 4 * MIN, 4)
+    with transaction(rt.sessions) as s:  # came back after a two-minute absence: a new visit
+        _observe(s, cam_id, NIGHT + 7 * MIN, [1, 1])
+    assert len(_all(rt, cam_id)) == 1
+    evaluate(NIGHT, NIGHT + 30 * MIN)
+    assert len(_all(rt, cam_id)) == 2
+
+
+def _all(rt: Runtime, camera_id: int) -> list[Incident]:
+    with rt.sessions() as s:
+        return list(s.scalars(select(Incident).where(Incident.camera_id == camera_id)))
+
+
+def test_sliding_windows_keep_one_incident(fresh_runtime: Runtime) -> None:
+    """The hub re-reads the last hours each pass: a long outage or a visit that began just
+    before the window keeps its start (and id) instead of starting again at the window."""
+    rt = fresh_runtime
+    with transaction(rt.sessions) as s:
+        cam_id = _camera(s).id
+        for i in range(46):
+            state = "offline" if i < 40 else "online"
+            s.add(HealthSample(camera_id=cam_id, minute=NIGHT + i * MIN, state=state))
+    for since in (NIGHT - 5 * MIN, NIGHT + 30 * MIN, NIGHT + 60 * MIN):
+        if since == NIGHT + 60 * MIN:  # arrives late: only the last window sees this visit
+            with transaction(rt.sessions) as s:
+                _observe(s, cam_id, NIGHT + 59 * MIN, [1, 1, 1, 0, 0])
+        with transaction(rt.sessions) as s:
+            evaluate_camera(s, rt.settings, cam_id, since, since + 6 * 60 * MIN)
+    rows = {r.kind: r for r in _all(rt, cam_id)}
+    assert len(_all(rt, cam_id)) == 2
+    assert (rows["camera_offline"].start, rows["camera_offline"].end) == (NIGHT, NIGHT + 40 * MIN)
+    assert rows["camera_offline"].detail["minutes"] == 40
+    assert rows["intrusion"].start == NIGHT + 59 * MIN  # one minute before the last window
+
+
+def test_site_windows_allow_the_guard_round(fresh_runtime: Runtime) -> None:
+    rt = fresh_runtime
+    with transaction(rt.sessions) as s:
+        cam = _camera(s)
+        cam_id = cam.id
+        cam.site.allowed_windows = [
+            {"days": None, "from": "21.45", "to": "22.15", "note": "ronda satpam"}
+        ]
+        _observe(s, cam_id, NIGHT, [1, 1, 1, 0, 0])  # 22.00 WITA: the round
+        _observe(s, cam_id, NIGHT + 60 * MIN, [1, 1, 1, 0, 0])  # 23.00 WITA: nobody expected
+    with transaction(rt.sessions) as s:
+        rows = evaluate_camera(s, rt.settings, cam_id, NIGHT - 60 * MIN, NIGHT + 2 * 60 * MIN)
+    assert [(r.kind, r.start) for r in rows] == [("intrusion", NIGHT + 60 * MIN)]
+
+
+# --- allowed windows --------------------------------------------------------------------------
+
+
+def _local(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M")
+
+
+def test_window_times_days_and_midnight() -> None:
+    guard = AllowedWindow.model_validate({"from": "21.45", "to": "22:15", "note": "ronda"})
+    assert guard.days is None and guard.as_json()["from"] == "21.45"
+    assert guard.covers(_local("2026-11-25 21:45")) and not guard.covers(_local("2026-11-25 22:15"))
+    night = AllowedWindow.model_validate({"days": ["Fri"], "from": "23.00", "to": "01.00"})
+    assert night.covers(_local("2026-11-27 23:30"))  # Friday
+    assert night.covers(_local("2026-11-28 00:30"))  # Saturday morning: Friday's window
+    assert not night.covers(_local("2026-11-29 00:30"))  # Sunday morning: Saturday's, none
+    assert not night.covers(_local("2026-11-26 23:30"))  # Thursday
+    allowed = allowed_predicate([guard], "Asia/Makassar")
+    assert allowed(NIGHT) and not allowed(NIGHT + 20 * MIN)  # 22.00 / 22.20 WITA
+
+
+@pytest.mark.parametrize(
+    ("window", "field", "words"),
+    [
+        ({"from": "25.00", "to": "01.00"}, "windows[0].from", "time"),
+        ({"from": "21.45", "to": "21.45"}, "windows[0].to", "empty"),
+        ({"days": ["senin"], "from": "21.45", "to": "22.15"}, "windows[0].days", "unknown day"),
+        ({"days": [], "from": "21.45", "to": "22.15"}, "windows[0].days", "at least one"),
+        ({"from": "21.45"}, "windows[0].to", "required"),
+        ({"from": "21.45", "to": "22.15", "until": "x"}, "windows[0].until", "not permitted"),
+    ],
+)
+def test_bad_windows_name_the_field(window: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_windows([window])
+    errors = {format_loc(e["loc"]): e["msg"] for e in caught.value.errors()}
+    assert field in errors, errors
+    assert words in errors[field].lower(), errors
+
+
+# --- the evaluator in the hub -----------------------------------------------------------------
+
+
+def test_evaluator_carries_on_past_a_failing_camera(
+    fresh_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rt = fresh_runtime
+    with transaction(rt.sessions) as s:
+        bad, good = _camera(s), _camera(s)
+        off = Camera(site=bad.site, name=f"off-{uuid.uuid4().hex[:6]}", purpose="keamanan")
+        off.main_stream, off.enabled = "", False
+        s.add(off)
+        s.flush()
+        ids, bad_name = (bad.id, good.id, off.id), bad.name
+        for cam_id in ids:
+            _observe(s, cam_id, NIGHT, [1, 1, 1, 0, 0])
+    real = evaluator_module.evaluate_camera
+
+    def flaky(session: Any, settings: Any, camera_id: int, *a: Any, **kw: Any) -> Any:
+        if camera_id == ids[0]:
+            raise RuntimeError("broken row")
+        return real(session, settings, camera_id, *a, **kw)
+
+    monkeypatch.setattr(evaluator_module, "evaluate_camera", flaky)
+    evaluator = IncidentEvaluator(rt, clock=lambda: NIGHT + 30 * MIN)
+    with caplog.at_level(logging.ERROR, logger="pantau.incidents.evaluator"):
+        report = evaluator.run_once()
+    assert report.cameras == 2  # the disabled camera is not evaluated
+    assert set(report.failed) == {ids[0]} and "broken row" in report.failed[ids[0]]
+    assert f"camera {bad_name} ({ids[0]})" in caplog.text
+    assert report.new == 1 and [r.kind for r in _all(rt, ids[1])] == ["intrusion"]
+    assert _all(rt, ids[2]) == []
+    again = evaluator.run_once()
+    assert (again.new, again.updated) == (0, 1)  # the next pass finds it known
+
+
+def test_evaluator_loop_runs_until_stopped(
+    fresh_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = fresh_runtime
+    now = utcnow().replace(second=0, microsecond=0)
+    with transaction(rt.sessions) as s:
+        cam_id = _camera(s).id
+        for i in range(12):
+            s.add(HealthSample(camera_id=cam_id, minute=now - (20 - i) * MIN, state="offline"))
+    stop = threading.Event()
+    passes: list[Any] = []
+    evaluator = IncidentEvaluator(rt)
+    real = evaluator.run_once
+
+    def counted(*a: Any, **kw: Any) -> Any:
+        passes.append(real(*a, **kw))
+        if len(passes) == 2:
+            stop.set()
+        return passes[-1]
+
+    monkeypatch.setattr(evaluator, "run_once", counted)
+    monkeypatch.setattr(evaluator, "interval", 0.0)
+    thread = threading.Thread(target=evaluator.run, args=(stop, 0.0))
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive() and len(passes) == 2
+    assert [r.kind for r in _all(rt, cam_id)] == ["camera_offline"]
+    assert passes[0].new == 1 and passes[1].new == 0
 
 
 # --- API workflow -----------------------------------------------------------------------------

@@ -29,8 +29,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pantau.config.model import Settings
+from pantau.incidents.evidence import evidence_taker
 from pantau.incidents.rules import IncidentSpec
-from pantau.incidents.store import evidence_copier, upsert_incidents
+from pantau.incidents.store import upsert_incidents
 from pantau.media.snapshot import write_latest
 from pantau.recordings.urls import signer_for
 from pantau.runtime import Runtime
@@ -435,6 +436,24 @@ def build_delete_rule(w: World, role: str, target: str) -> Call:
     return Call("DELETE", url, probe=f"/api/calendars/{cal}", ids=(str(cal), str(rule)))
 
 
+GUARD_ROUND = [{"days": None, "from": "21.45", "to": "22.15", "note": "ronda satpam"}]
+
+
+def build_windows_put(w: World, role: str, target: str) -> Call:
+    site = w.new_site(target)
+    url = f"/api/sites/{site}/allowed-windows"
+    return Call("PUT", url, json={"windows": GUARD_ROUND}, probe=url, ids=(str(site),))
+
+
+def check_windows_put(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["windows"] == GUARD_ROUND
+    assert w.admin("GET", call.url).json()["windows"] == GUARD_ROUND
+
+
+def check_windows(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["site_id"] == w.site[target] and isinstance(r.json()["windows"], list)
+
+
 def get(url: str | Callable[[World, str], str]) -> Build:
     def build(w: World, role: str, target: str) -> Call:
         return Call("GET", url(w, target) if callable(url) else url)
@@ -558,10 +577,12 @@ _INCIDENTS: dict[tuple[int, str], str] = {}
 def new_incident(w: World, target: str) -> str:
     cam = w.camera[target]
     write_latest(w.rt.settings.snapshots_dir, cam, np.zeros((24, 32, 3), np.uint8))
-    start = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=int(uid(), 16) % 10**6)
-    spec = IncidentSpec("intrusion", start, None, cam, start, {"people_max": 1})
+    now = utcnow().replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=int(uid(), 16) % 10**6)
+    # The peak is now, so the frame just written is the evidence of the moment.
+    spec = IncidentSpec("intrusion", start, None, cam, now, {"people_max": 1})
     with transaction(w.rt.sessions) as s:
-        return upsert_incidents(s, [spec], evidence_copier(w.rt.settings, cam))[0].id
+        return upsert_incidents(s, [spec], evidence_taker(s, w.rt.settings, cam))[0].id
 
 
 def existing_incident(w: World, target: str) -> str:
@@ -670,6 +691,21 @@ MATRIX: dict[tuple[str, str], Spec] = {
         ),
         REGIONS,
         check=check_schedule,
+    ),
+    ("GET", "/api/sites/{site_id}/allowed-windows"): Spec(
+        scoped(200),
+        lambda w, role, t: Call(
+            "GET", f"/api/sites/{w.site[t]}/allowed-windows", ids=(str(w.site[t]),)
+        ),
+        REGIONS,
+        check=check_windows,
+    ),
+    ("PUT", "/api/sites/{site_id}/allowed-windows"): Spec(
+        admin_only(200),
+        build_windows_put,
+        REGIONS,
+        action="site.allowed_windows.update",
+        check=check_windows_put,
     ),
     ("GET", "/api/cameras"): Spec(
         everyone(200)

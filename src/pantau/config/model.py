@@ -161,6 +161,19 @@ class AnalyticsConfig(Section):
     )
     detector_threads: int = Field(default=1, ge=1, le=16)
     score_threshold: float = Field(default=0.5, gt=0, lt=1)
+    incident_interval_seconds: float = Field(
+        default=60.0,
+        ge=10,
+        le=3600,
+        description="how often `pantau serve` re-evaluates every enabled camera for incidents",
+    )
+    incident_lookback_hours: float = Field(
+        default=6.0,
+        gt=0,
+        le=168,
+        description="each evaluation re-reads this much history, so observations that arrive "
+        "late (a reconnecting site, an upload) still extend or create incidents",
+    )
 
 
 class Settings(Section):

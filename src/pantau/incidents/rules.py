@@ -32,7 +32,11 @@ class SampleLike(Protocol):
 
 @dataclass(frozen=True)
 class IncidentSpec:
-    """What the rules found. `end` is exclusive; None while the condition still holds."""
+    """What the rules found. `end` is exclusive; None while the condition still holds.
+
+    `last` is the last minute of the run (also when it is still open), so a store can tell a
+    window that merely ends earlier than a known incident from one that saw it go on.
+    """
 
     kind: str
     start: datetime
@@ -40,6 +44,7 @@ class IncidentSpec:
     camera_id: int
     evidence_minute: datetime
     detail: dict[str, Any] = field(default_factory=dict)
+    last: datetime | None = None
 
     @property
     def id(self) -> str:
@@ -65,6 +70,16 @@ def _runs(minutes: Sequence[datetime], max_step: timedelta) -> list[list[datetim
 
 def _never(_: datetime) -> bool:
     return False
+
+
+def _end(run: list[datetime], last: datetime, max_step: timedelta) -> datetime | None:
+    """Exclusive end of a run, or None while a later observation could still extend it.
+
+    With a tolerated gap (intrusion bridges one empty minute) a run whose last minute is
+    within `max_step` of the last observation may go on: closing it there would let the next
+    evaluation open a second incident for the same visit.
+    """
+    return None if last - run[-1] < max_step else run[-1] + MINUTE
 
 
 def detect(
@@ -102,10 +117,11 @@ def detect(
                 IncidentSpec(
                     INTRUSION,
                     run[0],
-                    None if run[-1] >= last else run[-1] + MINUTE,
+                    _end(run, last, 2 * MINUTE),
                     camera_id,
                     peak,
                     {"people_max": by_minute[peak].people_max, "minutes": len(run)},
+                    run[-1],
                 )
             )
 
@@ -125,7 +141,7 @@ def detect(
                 IncidentSpec(
                     TAMPER,
                     run[0],
-                    None if run[-1] >= last else run[-1] + MINUTE,
+                    _end(run, last, MINUTE),
                     camera_id,
                     run[0],
                     {
@@ -134,6 +150,7 @@ def detect(
                         "confidence": confidence[main],
                         "minutes": len(run),
                     },
+                    run[-1],
                 )
             )
     return sorted(out, key=lambda s: (s.camera_id, s.start, s.kind))
@@ -149,10 +166,15 @@ def offline_incidents(samples: Iterable[SampleLike], min_minutes: int = 10) -> l
         down = [s.minute for s in mine if s.state == "offline"]
         for run in _runs(down, MINUTE):
             if len(run) >= min_minutes:
-                end = None if run[-1] >= last else run[-1] + MINUTE
                 out.append(
                     IncidentSpec(
-                        CAMERA_OFFLINE, run[0], end, camera_id, run[0], {"minutes": len(run)}
+                        CAMERA_OFFLINE,
+                        run[0],
+                        _end(run, last, MINUTE),
+                        camera_id,
+                        run[0],
+                        {"minutes": len(run)},
+                        run[-1],
                     )
                 )
     return out

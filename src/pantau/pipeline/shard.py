@@ -5,6 +5,8 @@ from the database every few seconds (so a camera added through the API starts re
 a restart) and runs one supervised thread per camera. Decoding and muxing happen in FFmpeg with
 the GIL released, so threads in one process do not queue behind each other; separate processes
 keep one misbehaving camera's Python work (or a crash of FFmpeg itself) away from the rest.
+Shard 0 also runs the hub-wide chores: retention, and the incident evaluator (on its own
+thread, so a slow pass never delays restarting a camera).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from multiprocessing.synchronize import Event as MpEvent
 
@@ -64,6 +67,8 @@ def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None
     sink = DbSink(rt, worker_name=f"{os.uname().nodename}:{os.getpid()}/shard{index}")
     workers: dict[int, CameraWorker] = {}
     next_retention = time.monotonic() + 30.0
+    # One evaluator for the whole hub; it reads every camera, not just shard 0's.
+    evaluator = _start_incidents(rt, stop) if index == 0 else None
     try:
         while not stop.is_set():
             try:
@@ -89,7 +94,19 @@ def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None
             worker.stop()
         for worker in workers.values():
             worker.join(timeout=settings.ingest.stall_seconds + 5)
+        if evaluator is not None:
+            evaluator.join(timeout=10)  # it stops after the camera it is on
         rt.close()
+
+
+def _start_incidents(rt: Runtime, stop: MpEvent) -> threading.Thread | None:
+    from pantau.incidents.evaluator import start_evaluator
+
+    try:
+        return start_evaluator(rt, stop)
+    except Exception:  # recording must go on even if incidents cannot be evaluated
+        log.exception("could not start the incident evaluator")
+        return None
 
 
 def _retention(rt: Runtime) -> None:

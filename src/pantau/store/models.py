@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -153,6 +154,12 @@ class Site(Base):
         str_enum(Connectivity, "connectivity"), default=Connectivity.CONNECTED
     )
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendar.id"))
+    # Times people are expected outside office hours (a guard's round), local wall time:
+    # [{"days": ["mon", ...] | null, "from": "21.45", "to": "22.15", "note": "..."}].
+    # Validated by pantau.incidents.windows; read by the intrusion rule.
+    allowed_windows: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

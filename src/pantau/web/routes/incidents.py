@@ -142,10 +142,13 @@ def get_incident(incident_id: str, scope: Caller, session: DB) -> IncidentOut:
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def incident_snapshot(incident_id: str, request: Request, scope: Caller, session: DB) -> Response:
-    """The frame saved when the incident was first detected (evidence, not the live view)."""
+    """The frame of the incident's moment (evidence, not the live view); `detail.evidence`
+    says where it came from, or why there is none."""
     row = visible_incident(session, scope, incident_id, "incident.snapshot")
     if row.snapshot_path is None:
-        raise ApiError(404, "not_found", f"incident {incident_id} has no snapshot")
+        why = ((row.detail or {}).get("evidence") or {}).get("note")
+        message = f"incident {incident_id} has no snapshot"
+        raise ApiError(404, "not_found", f"{message}: {why}" if why else message)
     try:
         data = (runtime(request).settings.data_dir / row.snapshot_path).read_bytes()
     except FileNotFoundError:

@@ -7,12 +7,14 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pantau.accounts import audit
 from pantau.accounts.scope import Scope
+from pantau.incidents.windows import WindowsIn, stored_windows
 from pantau.registry.calendar import HARI, CalendarError, format_hhmm
 from pantau.registry.codes import (
     CodeError,
@@ -260,3 +262,55 @@ def site_schedule(
         )
         for d in days
     ]
+
+
+class WindowOut(BaseModel):
+    days: list[str] | None = Field(description="Days the window starts on; null = every day")
+    from_: str = Field(alias="from", description='Local time, "21.45"')
+    to: str = Field(description="Local time; earlier than from = the window crosses midnight")
+    note: str
+
+
+class WindowsOut(BaseModel):
+    site_id: int
+    timezone: str = Field(description='Label of the local time the windows are in, e.g. "WITA"')
+    windows: list[WindowOut]
+
+
+def _windows_out(site: Site, label: str) -> WindowsOut:
+    windows = [w.as_json() for w in stored_windows(site.allowed_windows)]
+    return WindowsOut.model_validate({"site_id": site.id, "timezone": label, "windows": windows})
+
+
+@router.get("/sites/{site_id}/allowed-windows", response_model=WindowsOut)
+def get_allowed_windows(site_id: int, request: Request, scope: Caller, session: DB) -> WindowsOut:
+    """When people are expected outside office hours (a guard's round, a cleaner's slot):
+    no intrusion is raised for those minutes."""
+    site = visible_site(session, scope, site_id, "site.allowed_windows.read")
+    return _windows_out(site, runtime(request).settings.city.timezone_label)
+
+
+@router.put("/sites/{site_id}/allowed-windows", response_model=WindowsOut)
+def put_allowed_windows(
+    site_id: int, body: WindowsIn, request: Request, scope: Admin, session: DB
+) -> WindowsOut:
+    """Replace the site's allowed windows (the whole list; [] removes them all).
+
+    Times are local ("21.45" or "21:45"); a window whose end is before its start crosses
+    midnight and belongs to the day it starts on. Incidents already stored are not changed:
+    the next evaluation of a minute uses the new windows.
+    """
+    site = visible_site(session, scope, site_id, "site.allowed_windows.update")
+    before = [w.as_json() for w in stored_windows(site.allowed_windows)]
+    site.allowed_windows = [w.as_json() for w in body.windows]
+    session.flush()
+    audit.record(
+        session,
+        scope,
+        "site.allowed_windows.update",
+        object_type="site",
+        object_id=site.id,
+        detail={"before": before, "after": site.allowed_windows},
+        ip=client_ip(request),
+    )
+    return _windows_out(site, runtime(request).settings.city.timezone_label)
