@@ -359,6 +359,40 @@ def test_site_crud(api: Api, shared_runtime: Runtime) -> None:
     assert error(api("DELETE", url), 404)
 
 
+def test_site_allowed_windows(api: Api, shared_runtime: Runtime) -> None:
+    site = new_site(api)
+    url = f"/api/sites/{site['id']}/allowed-windows"
+    assert ok(api("GET", url)) == {"site_id": site["id"], "timezone": "WITA", "windows": []}
+    before = last_audit_id(shared_runtime)
+    windows = [
+        {"days": None, "from": "21:45", "to": "22.15", "note": "ronda satpam"},
+        {"days": ["Sat", "fri"], "from": "23.30", "to": "00.30", "note": ""},  # crosses midnight
+    ]
+    stored = ok(api("PUT", url, json={"windows": windows}))["windows"]
+    assert stored == [
+        {"days": None, "from": "21.45", "to": "22.15", "note": "ronda satpam"},
+        {"days": ["fri", "sat"], "from": "23.30", "to": "00.30", "note": ""},
+    ]
+    assert ok(api("GET", url, role="operator"))["windows"] == stored
+    [row] = audit_after(shared_runtime, before, action="site.allowed_windows.update")
+    assert (row.actor, row.object_id) == ("admin", str(site["id"]))
+    assert row.detail == {"before": [], "after": stored}
+
+    # Bad input names the field and changes nothing.
+    for bad, field in (
+        ({"from": "21.45", "to": "24.10"}, "body.windows[0].to"),
+        ({"from": "7", "to": "08.00"}, "body.windows[0].from"),
+        ({"from": "21.45", "to": "21.45"}, "body.windows[0].to"),
+        ({"days": ["minggu"], "from": "21.45", "to": "22.15"}, "body.windows[0].days"),
+        ({"from": "21.45", "to": "22.15", "note": "x" * 121}, "body.windows[0].note"),
+    ):
+        error(api("PUT", url, json={"windows": [bad]}), 422, field)
+    error(api("PUT", url, json={"windows": [windows[0]] * 21}), 422, "body.windows")
+    error(api("PUT", url, json=windows), 422)  # a bare list, not {"windows": [...]}
+    assert ok(api("GET", url))["windows"] == stored
+    assert ok(api("PUT", url, json={"windows": []}))["windows"] == []
+
+
 def test_site_kelurahan_office_and_codes(api: Api) -> None:
     office = new_site(api, kind="kantor_kelurahan", kelurahan_code=KORUMBA, kecamatan_code=None)
     assert office["kecamatan_code"] == MANDONGA_KEC  # derived from the kelurahan code
