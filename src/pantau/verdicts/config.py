@@ -1,0 +1,129 @@
+"""Settings of the opening-hours verdict: every threshold the rules use, with its reason.
+
+A `Section` like the rest of the settings tree, so it can hang under `Settings` as `verdicts:`
+without change. Times accept the Indonesian "06.00" as well as "06:00".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import time
+
+from pydantic import Field, field_validator, model_validator
+
+from pantau.config.model import Section
+from pantau.registry.calendar import parse_hhmm
+
+
+class VerdictConfig(Section):
+    """How a day of observations becomes opened/closed times and a status (docs/verdicts.md)."""
+
+    earliest: time = Field(
+        default=time(6, 0),
+        description="Look for the opening from this local time (earlier presence is not opening)",
+    )
+    latest: time = Field(
+        default=time(22, 0),
+        description="Look for the closing up to this local time (the night guard comes later)",
+    )
+    min_present: int = Field(
+        default=10,
+        ge=1,
+        le=240,
+        description="Sustained presence: at least this many staffed minutes ...",
+    )
+    window: int = Field(
+        default=15, ge=1, le=240, description="... within this many consecutive minutes"
+    )
+    min_session: int = Field(
+        default=45,
+        ge=1,
+        le=720,
+        description="A presence counts as the office being open only if its sustained part "
+        "spans at least this many minutes (a cleaner stays 15-30)",
+    )
+    split_gap: int = Field(
+        default=10,
+        ge=1,
+        le=240,
+        description="This many minutes in a row without staff split one presence into two",
+    )
+    min_people: int = Field(
+        default=1, ge=1, le=50, description="People needed for a staffed minute"
+    )
+    service_zones: list[str] = Field(
+        default_factory=lambda: ["area layanan", "pelayanan", "loket"],
+        description="Zone names (case-insensitive) that are the service area; a camera with "
+        "zones but none of these does not watch the service area and is left out",
+    )
+    require_lights: bool = Field(
+        default=True,
+        description="A minute whose camera reports the lights off is not staffed "
+        "(unknown light state is not required)",
+    )
+    grace: int = Field(
+        default=5, ge=0, le=120, description="Minutes after the scheduled open still on time"
+    )
+    heavy_late_after: time = Field(
+        default=time(10, 0),
+        description="Opening at or after this local time is terlambat berat (the complaint)",
+    )
+    lead: int = Field(
+        default=30,
+        ge=0,
+        le=240,
+        description="The opening window starts this many minutes before the scheduled open",
+    )
+    min_seen_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=60,
+        description="A camera-minute is seen when at least this many seconds were analysed",
+    )
+    min_coverage: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Share of the decisive window that must be seen before a day can be "
+        "called late, not open or closed early",
+    )
+
+    @field_validator("earliest", "latest", "heavy_late_after", mode="before")
+    @classmethod
+    def _hhmm(cls, value: object) -> object:
+        return parse_hhmm(value)
+
+    @field_validator("earliest", "latest", "heavy_late_after")
+    @classmethod
+    def _naive(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("must be a local time without time zone, e.g. 06.00")
+        return value
+
+    @field_validator("service_zones")
+    @classmethod
+    def _zone_names(cls, value: list[str]) -> list[str]:
+        names = [v.strip() for v in value]
+        if any(not n for n in names):
+            raise ValueError("zone names must not be empty")
+        return names
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VerdictConfig:
+        if self.min_present > self.window:
+            raise ValueError(
+                f"min_present ({self.min_present}) must not exceed window ({self.window})"
+            )
+        if self.latest <= self.earliest:
+            raise ValueError(
+                f"latest ({self.latest:%H.%M}) must be after earliest ({self.earliest:%H.%M})"
+            )
+        return self
+
+    def digest(self) -> str:
+        """Short fingerprint of the settings, stored with each verdict: a verdict computed with
+        other thresholds is told apart from one computed with these."""
+        data = self.model_dump(mode="json")
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
