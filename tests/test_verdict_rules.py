@@ -290,6 +290,17 @@ def test_opening_is_the_arrival_not_the_light_switch() -> None:
     assert at(verdict(leaving).closed_at) == "15.40"
 
 
+def test_a_missed_minute_at_the_door_is_bridged() -> None:
+    # In at 07.24, not detected at 07.25, lights on at 07.27.
+    obs = ObsDay().people("07.24", "16.05").lights("07.24", "07.27", False)
+    obs.people("07.25", "07.26", n=0, lights=False)
+    assert at(verdict(obs).opened_at) == "07.24"
+    assert at(verdict(obs, config=VerdictConfig(edge_gap=0)).opened_at) == "07.26"
+    # Three missed minutes are a gap, not a miss: 07.20 is not the arrival.
+    gap = ObsDay().people("07.20", "07.21", n=1, lights=False).people("07.25", "16.05")
+    assert at(verdict(gap).opened_at) == "07.25"
+
+
 def test_a_separate_presence_never_props_up_the_one_before() -> None:
     # With a 30-minute window, 07.00-07.06 plus the staff from 07.17 would hold 10 of 30
     # minutes; but 11 empty minutes separate them, so 07.00 is not the opening.

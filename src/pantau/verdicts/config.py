@@ -49,6 +49,13 @@ class VerdictConfig(Section):
         le=240,
         description="This many minutes in a row without staff split one presence into two",
     )
+    edge_gap: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Missed minutes bridged when walking from a sustained presence back to the "
+        "arrival (or on to the departure) over minutes with people, lights on or not",
+    )
     min_people: int = Field(
         default=1, ge=1, le=50, description="People needed for a staffed minute"
     )

@@ -429,12 +429,25 @@ def _sessions(
             continue
         if overlap is not None and not (t < overlap[1] and u > overlap[0]):
             continue
-        while t - 1 >= lo and present[t - 1]:
-            t -= 1
-        while u < hi and present[u]:
-            u += 1
-        out.append(_Session(t, u))
+        out.append(
+            _Session(
+                _stretch(present, t, lo, -1, cfg.edge_gap),
+                _stretch(present, u - 1, hi - 1, 1, cfg.edge_gap) + 1,
+            )
+        )
     return out
+
+
+def _stretch(present: np.ndarray, i: int, limit: int, step: int, gap: int) -> int:
+    """Walk from minute `i` towards `limit` over minutes with people, bridging up to `gap`
+    empty minutes (a missed detection); returns the outermost minute with people."""
+    edge = i
+    j = i + step
+    while (j - limit) * step <= 0 and abs(j - edge) <= gap + 1:
+        if present[j]:
+            edge = j
+        j += step
+    return edge
 
 
 # ---- wording ---------------------------------------------------------------------------------
