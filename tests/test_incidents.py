@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from pantau.incidents.rules import IncidentSpec, detect, incident_id, offline_in
 from pantau.incidents.store import evaluate_camera, evaluate_range, upsert_incidents
 from pantau.incidents.windows import AllowedWindow, allowed_predicate, parse_windows
 from pantau.media.snapshot import write_latest
+from pantau.pipeline.shard import ShardManager
 from pantau.recordings.index import add_segment
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
@@ -549,3 +551,33 @@ def test_outside_scope_and_read_only_roles_are_refused(
     assert len(_denied(shared_runtime, inc, "lurah")) == 2
     assert len(_denied(shared_runtime, inc, "camat")) == 1
     assert client.get(url, headers=auth("admin")).json()["state"] == "new"
+
+
+def test_the_running_hub_evaluates_cameras(fresh_runtime: Runtime) -> None:
+    """`pantau serve`'s worker processes: shard 0 raises incidents without anyone asking."""
+    rt = fresh_runtime
+    settings = rt.settings.model_copy(
+        update={
+            "analytics": rt.settings.analytics.model_copy(
+                update={"enabled": False, "incident_interval_seconds": 10}
+            ),
+            "recording": rt.settings.recording.model_copy(update={"enabled": False}),
+        }
+    )
+    now = utcnow().replace(second=0, microsecond=0)
+    with transaction(rt.sessions) as s:
+        cam = _camera(s)
+        cam.main_stream = "rtsp://127.0.0.1:9/none"  # refused at once: the camera is offline
+        cam_id = cam.id
+        _observe(s, cam_id, now - 20 * MIN, [0, 0, 0, 0], tamper={"covered": 0.9})
+        _observe(s, cam_id, now - 16 * MIN, [0])
+    manager = ShardManager(settings, processes=1).start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not _all(rt, cam_id):
+            time.sleep(1)
+    finally:
+        manager.stop()
+    [row] = _all(rt, cam_id)
+    assert (row.kind, row.start, row.end) == ("tamper", now - 20 * MIN, now - 16 * MIN)
+    assert row.detail["evidence"]["reason"] == "no_frame_at_time"

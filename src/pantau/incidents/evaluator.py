@@ -105,8 +105,10 @@ class IncidentEvaluator:
         report.cpu_seconds = time.thread_time() - started
         return report
 
-    def run(self, stop: Waitable, first_delay: float = FIRST_DELAY_SECONDS) -> None:
+    def run(self, stop: Waitable, first_delay: float | None = None) -> None:
         """Pass after pass until `stop` is set; a failed pass is logged, never fatal."""
+        if first_delay is None:
+            first_delay = min(FIRST_DELAY_SECONDS, self.interval)
         if stop.wait(first_delay):
             return
         while not stop.is_set():
