@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -176,6 +183,14 @@ class AnalyticsConfig(Section):
     )
 
 
+def _verdict_config(value: Any = None) -> Section:
+    """`verdicts:` as a `pantau.verdicts.config.VerdictConfig`, imported here and not at the top
+    because that module imports `Section` from this one (a top-level import is circular)."""
+    from pantau.verdicts.config import VerdictConfig
+
+    return value if isinstance(value, VerdictConfig) else VerdictConfig.model_validate(value or {})
+
+
 class Settings(Section):
     data_dir: Path = Field(default=Path("data"), description="Database, keys and recordings")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -187,6 +202,9 @@ class Settings(Section):
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    verdicts: Annotated[Section, BeforeValidator(_verdict_config)] = Field(
+        default_factory=_verdict_config, description="Opening-hours verdicts (VerdictConfig)"
+    )
 
     @property
     def recordings_dir(self) -> Path:

@@ -362,3 +362,132 @@ class Incident(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     camera: Mapped[Camera] = relationship()
+
+
+# ---- opening-hours verdicts -------------------------------------------------------------------
+
+
+class CorrectionReason(StrEnum):
+    """The official reasons an admin may attach to a verdict (fixed list, Bahasa Indonesia)."""
+
+    DINAS_LUAR = "dinas_luar"
+    RAPAT_KANTOR_CAMAT = "rapat_kantor_camat"
+    LISTRIK_PADAM = "listrik_padam"
+    GANGGUAN_JARINGAN = "gangguan_jaringan"
+    BENCANA = "bencana"
+    LAINNYA = "lainnya"
+
+
+class VerdictRow(Base):
+    """The current verdict of one site on one local day (`pantau.verdicts.rules.Verdict`).
+
+    The columns are what lists and reports filter and sort on; `detail` is the whole
+    `Verdict.to_dict()`. The digests say which inputs the verdict was computed from, so a
+    recompute with unchanged inputs writes nothing, and a changed one says why it changed.
+    """
+
+    __tablename__ = "verdict"
+    __table_args__ = (UniqueConstraint("site_id", "day", name="uq_verdict_site_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    schedule_rule: Mapped[str] = mapped_column(String(16))
+    scheduled_open: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheduled_close: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opening_status: Mapped[str | None] = mapped_column(String(24))
+    closing_status: Mapped[str | None] = mapped_column(String(24))
+    late_minutes: Mapped[int | None] = mapped_column(Integer)
+    early_minutes: Mapped[int | None] = mapped_column(Integer)
+    staffed_minutes: Mapped[int | None] = mapped_column(Integer)
+    opening_coverage: Mapped[float | None] = mapped_column(Float)
+    service_coverage: Mapped[float | None] = mapped_column(Float)
+    day_coverage: Mapped[float | None] = mapped_column(Float)
+    first_presence_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_presence_camera_id: Mapped[int | None] = mapped_column(Integer)
+    last_presence_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_presence_camera_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    rules_version: Mapped[str] = mapped_column(String(16))
+    config_digest: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    inputs_digest: Mapped[str] = mapped_column(String(64))
+    observations_digest: Mapped[str] = mapped_column(String(64))
+    schedule_digest: Mapped[str] = mapped_column(String(64))
+    # Watermark of the observation rows read: more, fewer or newer rows mean "recompute".
+    observation_rows: Mapped[int] = mapped_column(Integer, default=0)
+    observations_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship()
+    history: Mapped[list[VerdictHistory]] = relationship(
+        back_populates="verdict",
+        cascade="all, delete-orphan",
+        order_by="VerdictHistory.version",
+        passive_deletes=True,
+    )
+    corrections: Mapped[list[VerdictCorrection]] = relationship(
+        back_populates="verdict",
+        cascade="all, delete-orphan",
+        order_by="VerdictCorrection.id",
+        passive_deletes=True,
+    )
+
+
+class VerdictHistory(Base):
+    """A superseded version of a verdict: what it said, and when and why it was replaced.
+
+    `change` lists what differed in the inputs ("observations", "calendar", "rules").
+    """
+
+    __tablename__ = "verdict_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verdict_id: Mapped[int] = mapped_column(
+        ForeignKey("verdict.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_minutes: Mapped[int | None] = mapped_column(Integer)
+    early_minutes: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    inputs_digest: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    superseded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    change: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    verdict: Mapped[VerdictRow] = relationship(back_populates="history")
+
+
+class VerdictCorrection(Base):
+    """An official reason attached to a verdict by an admin. Never edited: a later correction
+    supersedes an earlier one (the latest applies), and the computed verdict stays as it was.
+    """
+
+    __tablename__ = "verdict_correction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verdict_id: Mapped[int] = mapped_column(
+        ForeignKey("verdict.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[CorrectionReason] = mapped_column(
+        str_enum(CorrectionReason, "correction_reason")
+    )
+    note: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(120))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the verdict said when the correction was made (it may be recomputed later).
+    verdict_status: Mapped[str] = mapped_column(String(24))
+    verdict_version: Mapped[int] = mapped_column(Integer)
+
+    verdict: Mapped[VerdictRow] = relationship(back_populates="corrections")
