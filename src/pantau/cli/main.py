@@ -10,7 +10,14 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -444,11 +451,21 @@ def analyze(
         ),
     ] = None,
     sample_fps: Annotated[
-        float, typer.Option(min=0.01, max=30, help="frames per second of footage to analyse")
-    ] = 1.0,
+        float,
+        typer.Option(
+            min=0.01,
+            max=30,
+            help="frames per second of footage to analyse (0.2 = one every 5 s; live runs 1)",
+        ),
+    ] = 0.2,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="worker processes [default: one per CPU core]"),
+    ] = None,
 ) -> None:
     """Analyse recordings (carried disk, `pantau sim record`) into observations, resumably."""
-    from pantau.pipeline.backfill import BackfillError, ResumeLog, analyze_source, discover
+    from pantau.pipeline.backfill import BackfillError, ResumeLog, discover, plan
+    from pantau.pipeline.backfill_pool import backfill
     from pantau.pipeline.camera import CameraSpec, make_analyzer, zones_of
     from pantau.pipeline.sinks import DbSink
 
@@ -469,31 +486,31 @@ def analyze(
                 url="",
                 zones=zones_of(cam.zones),
             )
-        analyzer = make_analyzer(spec, rt.settings)
-        if analyzer is None:
+        if make_analyzer(spec, rt.settings) is None:
             fail("analytics are disabled in the configuration (analytics.enabled)")
         sink = DbSink(rt, worker_name="analyze")
-        progress = ResumeLog(rt.settings.data_dir / "analyze")
+        groups = plan(sources, jobs or os.cpu_count() or 1)
         total = sum(s.seconds or 0 for s in sources) or None
-        rows = 0
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=console,
         ) as bar:
-            task = bar.add_task("footage seconds", total=total)
-            for src in sources:
-                bar.update(task, description=src.path.name)
-                try:
-                    rows += analyze_source(
-                        src,
-                        camera,
-                        analyzer,
-                        lambda r: sink.observations(camera, r),
-                        progress,
-                        sample_fps=sample_fps,
-                        advance=lambda s: bar.advance(task, s),
-                    )
-                except BackfillError as exc:
-                    fail(str(exc))
+            task = bar.add_task(f"{len(sources)} file(s), {len(groups)} job(s)", total=total)
+            try:
+                rows, _ = backfill(
+                    groups,
+                    spec,
+                    rt.settings,
+                    lambda r: sink.observations(camera, r),
+                    ResumeLog(rt.settings.data_dir / "analyze"),
+                    sample_fps=sample_fps,
+                    advance=lambda s: bar.advance(task, s),
+                )
+            except BackfillError as exc:
+                fail(str(exc))
         with transaction(rt.sessions) as session:
             audit.record(
                 session,

@@ -193,7 +193,12 @@ class StreamReader:
         analytics_width: int = 640,
         live: bool = True,
         start_time: datetime | None = None,
+        keyframe_every: float = 0.0,
     ) -> None:
+        """`keyframe_every` (keyframes mode): decode a keyframe only when at least that many
+        seconds of stream time have passed since the last decoded one (within 10 %), so a
+        backfill sampling every 5 s of footage with a keyframe every second decodes one in five.
+        """
         if sample not in ("keyframes", "fps"):
             raise ValueError(f"sample must be 'keyframes' or 'fps', not {sample!r}")
         if sample_fps <= 0 or analytics_width < 2:
@@ -206,6 +211,8 @@ class StreamReader:
         self.stall_timeout = stall_timeout
         self.sample_mode = sample
         self.sample_fps = sample_fps
+        self.keyframe_every = max(0.0, keyframe_every)
+        self._last_keyframe_at: datetime | None = None
         self.analytics_width = analytics_width
         self.live = live
         self.start_time = start_time
@@ -405,7 +412,6 @@ class StreamReader:
 
     def sample(self, info: PacketInfo) -> SampledFrame | None:
         """Decode as little as the mode needs; a frame for vision, or None (not due / bad data)."""
-        cc = self.video_stream.codec_context
         packet = info.packet
         if self.sample_mode == "keyframes":
             # A keyframe often arrives as several packets with the same pts (one per slice; only
@@ -416,14 +422,18 @@ class StreamReader:
             if au and packet.pts == au[0].packet.pts:
                 au.append(info)
                 return None
-            self._keyframe_au = [info] if info.keyframe else []
+            self._keyframe_au = [info] if info.keyframe and self._keyframe_due(info.at) else []
             if not au:
                 return None
-            info, packet = au[0], self._joined(au)
-        elif not self._decoding:
+            return self._decode(au[0], self._joined(au))
+        if not self._decoding:
             if not info.keyframe:  # nothing before the first keyframe can be decoded
                 return None
             self._decoding = True
+        return self._decode(info, packet)
+
+    def _decode(self, info: PacketInfo, packet: av.Packet) -> SampledFrame | None:
+        cc = self.video_stream.codec_context
         try:
             frames = cc.decode(packet)
         except av.FFmpegError:
@@ -450,6 +460,14 @@ class StreamReader:
         frame, at = chosen
         return self._shrink(frame, at)
 
+    def sample_pending(self) -> SampledFrame | None:
+        """The keyframe still being collected when the input ends (keyframes mode): it is
+        otherwise decoded only when the next picture starts, which never comes."""
+        if self.sample_mode != "keyframes" or not self._keyframe_au:
+            return None
+        au, self._keyframe_au = self._keyframe_au, []
+        return self._decode(au[0], self._joined(au))
+
     @staticmethod
     def _joined(au: list[PacketInfo]) -> av.Packet:
         if len(au) == 1:
@@ -459,6 +477,15 @@ class StreamReader:
         joined.pts, joined.dts, joined.time_base = first.pts, first.dts, first.time_base
         joined.is_keyframe = True
         return joined
+
+    def _keyframe_due(self, at: datetime) -> bool:
+        if self.keyframe_every <= 0:
+            return True
+        last = self._last_keyframe_at
+        if last is not None and 0 <= (at - last).total_seconds() < 0.9 * self.keyframe_every:
+            return False
+        self._last_keyframe_at = at
+        return True
 
     def _due(self, at: datetime) -> bool:
         if self.sample_mode == "keyframes":

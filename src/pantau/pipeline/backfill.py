@@ -13,9 +13,10 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
-from pantau.media.reader import StreamFailure, StreamReader
+from pantau.media.reader import SampledFrame, StreamFailure, StreamReader
 from pantau.media.recorder import parse_segment_start
 from pantau.pipeline.observe import CameraAnalyzer, MinuteAggregator
 
@@ -87,27 +88,145 @@ def discover(path: Path, start: datetime | None) -> list[Source]:
 
 
 class ResumeLog:
-    """Per-file resume point (the last fully written minute) under the data directory."""
+    """Per-piece resume point (the last fully written minute) under the data directory."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def _file(self, camera_id: int, source: Path) -> Path:
-        key = hashlib.sha256(f"{camera_id}|{source.resolve()}".encode()).hexdigest()[:24]
-        return self.folder / f"{key}.json"
+    def _file(self, camera_id: int, source: Path, begin: datetime | None) -> Path:
+        key = f"{camera_id}|{source.resolve()}" + (f"|{begin.isoformat()}" if begin else "")
+        return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
-    def done_until(self, camera_id: int, source: Path) -> datetime | None:
-        f = self._file(camera_id, source)
+    def done_until(
+        self, camera_id: int, source: Path, begin: datetime | None = None
+    ) -> datetime | None:
+        f = self._file(camera_id, source, begin)
         if not f.exists():
             return None
         return datetime.fromisoformat(json.loads(f.read_text())["done_until"])
 
-    def mark(self, camera_id: int, source: Path, until: datetime) -> None:
+    def mark(
+        self, camera_id: int, source: Path, until: datetime, begin: datetime | None = None
+    ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        f = self._file(camera_id, source)
+        f = self._file(camera_id, source, begin)
         tmp = f.with_suffix(".tmp")
         tmp.write_text(json.dumps({"source": str(source), "done_until": until.isoformat()}))
         tmp.replace(f)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of one file: frames captured in [begin, end) (None = the file's own edge)."""
+
+    source: Source
+    begin: datetime | None = None
+    end: datetime | None = None
+
+
+def plan(sources: list[Source], jobs: int) -> list[list[Piece]]:
+    """Split the footage into `jobs` contiguous runs that can be analysed side by side.
+
+    Many files: consecutive files are grouped (the analyzer's learned state carries across
+    files within a group). One long file of known length: cut at minute boundaries, so no
+    minute is written by two workers. Each cut costs a short warm-up (see `analyze_piece`);
+    a tamper already in place at a cut is seen only from the next change, like a camera that
+    starts up covered — so cuts are few (one per extra job), never periodic.
+    """
+    jobs = max(1, jobs)
+    if jobs == 1 or not sources:
+        return [[Piece(s) for s in sources]]
+    if len(sources) >= jobs:
+        size = -(-len(sources) // jobs)
+        return [[Piece(s) for s in sources[i : i + size]] for i in range(0, len(sources), size)]
+    groups: list[list[Piece]] = []
+    per_file = max(1, jobs // len(sources))
+    for s in sources:
+        if s.seconds is None or s.seconds < 2 * 3600 or per_file == 1:
+            groups.append([Piece(s)])
+            continue
+        step = timedelta(minutes=max(1, int(s.seconds / per_file // 60)))
+        origin = s.start.replace(second=0, microsecond=0)
+        cuts = [origin + step * k for k in range(1, per_file)]
+        edges: list[datetime | None] = [None, *cuts, None]
+        groups += [[Piece(s, a, b)] for a, b in pairwise(edges)]
+    return groups
+
+
+WARMUP = timedelta(minutes=2)
+
+
+def analyze_piece(
+    piece: Piece,
+    camera_id: int,
+    analyzer: CameraAnalyzer,
+    write: Callable[[list[dict]], None],
+    resume: datetime | None,
+    *,
+    sample_fps: float,
+    advance: Callable[[float], None] | None = None,
+) -> int:
+    """Analyse one piece; returns the number of observation rows written.
+
+    Frames from `WARMUP` before the piece's begin are shown to the analyzer (motion seeds its
+    background, tamper learns the view) but not counted, so a cut changes the rows next to it
+    as little as possible. Time comes only from the file: its start plus frame timestamps.
+    """
+    source = piece.source
+    agg = MinuteAggregator(camera_id, source="backfill")
+    written = 0
+    last_at = piece.begin or source.start
+    skip_before = piece.begin - WARMUP if piece.begin else None
+    count_from = piece.begin
+    if resume is not None:
+        count_from = resume + timedelta(minutes=1)
+        skip_before = count_from - WARMUP
+    try:
+        reader = StreamReader(
+            str(source.path),
+            live=False,
+            start_time=source.start,
+            sample="keyframes",
+            sample_fps=sample_fps,
+            keyframe_every=1.0 / sample_fps,
+        )
+        reader.open()
+    except StreamFailure as exc:
+        raise BackfillError(f"{source.path}: {exc.message}") from exc
+
+    def take(frame: SampledFrame) -> None:
+        nonlocal written
+        facts = analyzer.process(frame)
+        if count_from is not None and frame.at < count_from:
+            return
+        rows = agg.add(facts)
+        if rows:
+            write(rows)
+            written += len(rows)
+
+    with reader:
+        for info in _packets(reader, source.path):
+            if skip_before is not None and info.at < skip_before:
+                continue
+            frame = reader.sample(info)  # may complete the keyframe before `info`
+            if frame is not None and (piece.end is None or frame.at < piece.end):
+                take(frame)
+            if piece.end is not None and info.at >= piece.end:
+                break
+            if advance and info.at > last_at:
+                advance((info.at - last_at).total_seconds())
+                last_at = info.at
+        else:
+            frame = reader.sample_pending()
+            if frame is not None and (piece.end is None or frame.at < piece.end):
+                take(frame)
+    rows = agg.flush()
+    if rows:
+        write(rows)
+        written += len(rows)
+    if advance and piece.end is not None and piece.end > last_at:
+        advance((piece.end - last_at).total_seconds())
+    return written
 
 
 def analyze_source(
@@ -117,46 +236,24 @@ def analyze_source(
     write: Callable[[list[dict]], None],
     progress: ResumeLog,
     *,
-    sample_fps: float = 1.0,
+    sample_fps: float = 0.2,
     advance: Callable[[float], None] | None = None,
 ) -> int:
-    """Analyse one file; returns the number of observation rows written."""
-    resume = progress.done_until(camera_id, source.path)
-    agg = MinuteAggregator(camera_id, source="backfill")
-    written = 0
-    last_at = source.start
-    try:
-        reader = StreamReader(
-            str(source.path),
-            live=False,
-            start_time=source.start,
-            sample="fps",
-            sample_fps=sample_fps,
-        )
-        reader.open()
-    except StreamFailure as exc:
-        raise BackfillError(f"{source.path}: {exc.message}") from exc
-    with reader:
-        for info in _packets(reader, source.path):
-            if advance:
-                advance((info.at - last_at).total_seconds())
-            last_at = info.at
-            if resume is not None and info.at < resume + timedelta(minutes=1):
-                continue
-            frame = reader.sample(info)
-            if frame is None:
-                continue
-            rows = agg.add(analyzer.process(frame))
-            if rows:
-                write(rows)
-                written += len(rows)
-                progress.mark(camera_id, source.path, rows[-1]["minute"])
-    rows = agg.flush()
-    if rows:
+    """Analyse one whole file in this process, resuming after its last written minute."""
+
+    def write_and_mark(rows: list[dict]) -> None:
         write(rows)
-        written += len(rows)
         progress.mark(camera_id, source.path, rows[-1]["minute"])
-    return written
+
+    return analyze_piece(
+        Piece(source),
+        camera_id,
+        analyzer,
+        write_and_mark,
+        progress.done_until(camera_id, source.path),
+        sample_fps=sample_fps,
+        advance=advance,
+    )
 
 
 def _packets(reader: StreamReader, path: Path) -> Iterator:

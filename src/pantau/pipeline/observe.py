@@ -10,21 +10,25 @@ Time comes only from the frames.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from statistics import median
 from typing import Any
 
+import cv2
 import numpy as np
 
 from pantau.media.reader import SampledFrame
 from pantau.vision.detector import PersonDetector, iou
 from pantau.vision.light import LightMeter, is_monochrome
-from pantau.vision.motion import MotionDetector
+from pantau.vision.motion import MotionDetector, MotionResult
 from pantau.vision.tamper import TamperDetector
-from pantau.vision.zones import Zone, box_in_zone
+from pantau.vision.zones import Zone, box_in_zone, check_bgr, check_grey
 
 TAMPER_KINDS = ("covered", "defocused", "moved", "video_loss")
+
+
+Box = tuple[int, int, int, int]
 
 
 @dataclass
@@ -32,7 +36,7 @@ class FrameFacts:
     at: datetime
     people: int
     zone_people: dict[str, int]
-    boxes: list[tuple[int, int, int, int]]
+    boxes: list[Box]
     detector_ran: bool
     motion: float
     lighting_change: bool
@@ -40,18 +44,113 @@ class FrameFacts:
     lights_on: bool | None
     ir: bool
     tamper: dict[str, float]  # active tamper kinds -> confidence
+    look: str = ""  # why the detector looked: full, heartbeat, motion, settle ("" = it did not)
 
 
 @dataclass
 class AnalyzerSettings:
-    heartbeat_seconds: float = 60.0
+    """When the detector looks (docs/analytics-schedule.md explains each number)."""
+
+    heartbeat_seconds: float = 60.0  # recount a room where people were seen (they sit still)
+    empty_heartbeat_seconds: float = 300.0  # look again at a room seen empty and quiet
     motion_trigger: float = 0.002  # fraction of the frame
-    crop_when_smaller_than: float = 0.35  # also look closer when motion covers less than this
+    motion_look_seconds: float = 2.0  # at most one motion look this often (frame time)
+    explained_overlap: float = 0.6  # motion box share inside a known person: not news
+    person_margin: float = 0.25  # grow known person boxes by this much of their size
+    wide_motion: float = 0.35  # motion spanning more of the frame: look at all of it
     crop_padding: float = 0.6
+    persist_seconds: float = 600.0  # a lit, unchanged person the detector lost stays counted
+    persist_similarity: float = (
+        0.8  # ... while their patch correlates this well with the last sighting
+    )
+
+
+BGR_WIDTH, GREY_WIDTH = 640, 320  # the widths the vision functions are tuned for
+
+
+def _to_width(img: np.ndarray, width: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if w == width:
+        return img
+    size = (width, max(16, round(h * width / w)))
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA if w > width else cv2.INTER_LINEAR)
+
+
+def normalised(frame: SampledFrame) -> SampledFrame:
+    """Check a frame, then bring it to the widths the vision functions are tuned for.
+
+    The reader never upscales (a 320x240 sub-stream stays 320 px wide) and a stream may
+    change resolution mid-way; resizing here keeps such cameras analysed instead of every
+    frame failing. A frame that is not BGR + grey of one picture is refused with its field.
+    """
+    bgr = check_bgr(frame.bgr, None, "frame.bgr")
+    grey = check_grey(frame.grey, None, "frame.grey")
+    (h, w), (gh, gw) = bgr.shape[:2], grey.shape
+    if abs(gh / gw - h / w) > 0.05:
+        raise ValueError(f"frame.grey: got {gw}x{gh}, not the same picture as frame.bgr ({w}x{h})")
+    if w == BGR_WIDTH and gw == GREY_WIDTH:
+        return frame
+    return replace(frame, bgr=_to_width(bgr, BGR_WIDTH), grey=_to_width(grey, GREY_WIDTH))
+
+
+@dataclass
+class _Person:
+    box: Box
+    patch: np.ndarray  # grey pixels of the box when the detector last confirmed them
+    confirmed: datetime
+
+
+def _patch(grey: np.ndarray, box: Box, scale: float) -> np.ndarray:
+    h, w = grey.shape[:2]
+    x0, y0 = max(0, int(box[0] * scale)), max(0, int(box[1] * scale))
+    x1, y1 = min(w, int(box[2] * scale) + 1), min(h, int(box[3] * scale) + 1)
+    return grey[y0:y1, x0:x1].astype(np.float32)
+
+
+def _similar(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised correlation of two patches of one box (-1..1); 0 when either is flat."""
+    if a.shape != b.shape or min(a.shape) < 4:
+        return 0.0
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / den) if den > 1e-6 else 0.0
+
+
+def _square_tiles(w: float, h: float, full: bool = False) -> tuple[int, int]:
+    """Columns x rows that cut a w x h area into near-square views: each view is squeezed to
+    the model's 300x300 input, and a squeezed person is found less often. A whole 4:3 frame
+    is cut 2 x 2 as well: in one pass its people are too small (docs/real-footage.md)."""
+    cols = 2 if w >= 1.5 * h else 1
+    rows = 2 if h >= 1.5 * w else 1
+    if full and cols == rows == 1 and min(w, h) >= 400:
+        return 2, 2
+    return cols, rows
+
+
+def _grow(box: Box, margin: float, scale: float = 1.0) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (v * scale for v in box)
+    mx, my = (x1 - x0) * margin, (y1 - y0) * margin
+    return (x0 - mx, y0 - my, x1 + mx, y1 + my)
+
+
+def _inside_share(inner: Box, outer: tuple[float, float, float, float]) -> float:
+    ix = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    iy = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return 0.0 if ix <= 0 or iy <= 0 or area <= 0 else ix * iy / area
 
 
 class CameraAnalyzer:
-    """Per-camera state around pure vision functions; one per camera, fed frame by frame."""
+    """Per-camera state around pure vision functions; one per camera, fed frame by frame.
+
+    The person detector is most of the cost (one pass ≈ 60 frames of motion analysis), so it
+    looks only when the answer may have changed: a *full* look (the frame as two square
+    halves) at start, after a lighting change or a tamper, and on a heartbeat — every minute
+    while people are in view, every five minutes in a quiet empty room; a *motion* look (one
+    pass on a crop around it) when something moves that the known people do not explain;
+    and a *settle* look where motion just stopped, because a newcomer who sat down is easier
+    to find standing still. Between looks the last count stands.
+    """
 
     def __init__(
         self,
@@ -65,74 +164,164 @@ class CameraAnalyzer:
         self.motion = MotionDetector()
         self.light = LightMeter()
         self.tamper = TamperDetector()
-        self._last_detect: datetime | None = None
-        self._last_heartbeat: datetime | None = None
-        self._people: list[tuple[int, int, int, int]] = []
+        self._last_full: datetime | None = None
+        self._last_motion_look: datetime | None = None
+        self._pending_region: Box | None = None  # unexplained motion not yet looked at
+        self._seen: list[_Person] = []
+        self._last_at: datetime | None = None
         self.detector_runs = 0
 
-    def _detect(
-        self, frame: SampledFrame, motion_boxes: list[tuple[int, int, int, int]], heartbeat: bool
-    ) -> list[tuple[int, int, int, int]]:
-        """Whole frame (as two square halves on the heartbeat, where people sitting still are
-        found), plus a closer look around motion: the model finds people well only when they
-        fill a good part of its 300x300 input (see docs/sprites.md)."""
+    @property
+    def _people(self) -> list[Box]:
+        return [p.box for p in self._seen]
+
+    # ---- when to look -------------------------------------------------------------------
+
+    def _unexplained(self, boxes: Sequence[Box], scale: float) -> list[Box]:
+        known = [_grow(p, self.settings.person_margin, scale) for p in self._people]
+        return [
+            b
+            for b in boxes
+            if not any(_inside_share(b, k) >= self.settings.explained_overlap for k in known)
+        ]
+
+    def _plan(self, frame: SampledFrame, motion: MotionResult) -> tuple[str, Box | None]:
+        s = self.settings
+        at = frame.at
+        gap = self._last_at is not None and (
+            at < self._last_at or (at - self._last_at).total_seconds() >= s.heartbeat_seconds
+        )
+        if motion.lighting_change or self._last_full is None or at < self._last_full or gap:
+            return "full", None  # also after a gap: nothing follows from the frame before
+        beat = s.heartbeat_seconds if self._people else s.empty_heartbeat_seconds
+        if (at - self._last_full).total_seconds() >= beat:
+            return "heartbeat", None
+        gh, gw = frame.grey.shape[:2]
+        h, w = frame.bgr.shape[:2]
+        news = (
+            self._unexplained(motion.boxes, gw / w) if motion.fraction >= s.motion_trigger else []
+        )
+        if news:
+            x0, y0 = min(b[0] for b in news), min(b[1] for b in news)
+            x1, y1 = max(b[2] for b in news), max(b[3] for b in news)
+            region = self._pending_region
+            if region is not None:
+                x0, y0 = min(x0, region[0]), min(y0, region[1])
+                x1, y1 = max(x1, region[2]), max(y1, region[3])
+            self._pending_region = (x0, y0, x1, y1)
+            last = self._last_motion_look
+            if last is not None and 0 <= (at - last).total_seconds() < s.motion_look_seconds:
+                return "", None
+            return "motion", self._take_region(gw, gh, w, h)
+        if self._pending_region is not None:  # motion stopped before it was looked at
+            return "settle", self._take_region(gw, gh, w, h)
+        return "", None
+
+    def _take_region(self, gw: int, gh: int, w: int, h: int) -> Box | None:
+        """The pending motion region in frame pixels, padded; None when it is most of the
+        frame (then the whole frame is looked at)."""
+        assert self._pending_region is not None
+        gx0, gy0, gx1, gy1 = self._pending_region
+        self._pending_region = None
+        sx, sy = w / gw, h / gh
+        x0, y0, x1, y1 = gx0 * sx, gy0 * sy, gx1 * sx, gy1 * sy
+        if (x1 - x0) * (y1 - y0) >= self.settings.wide_motion * w * h:
+            return None
+        pad = self.settings.crop_padding
+        px, py = (x1 - x0) * pad + 16, (y1 - y0) * pad + 16
+        return (
+            max(0, int(x0 - px)),
+            max(0, int(y0 - py)),
+            min(w, int(x1 + px)),
+            min(h, int(y1 + py)),
+        )
+
+    # ---- looking --------------------------------------------------------------------------
+
+    def _look_full(self, bgr: np.ndarray) -> list[Box]:
+        """The frame as two overlapping square halves when it is wide: the model finds people
+        well only when they fill a good part of its 300x300 input (docs/sprites.md)."""
         assert self.detector is not None
-        bgr = frame.bgr
         h, w = bgr.shape[:2]
-        if heartbeat and w > h:
-            found = [d.box for d in self.detector.detect_tiled(bgr, tiles=(2, 1), overlap=0.25)]
-            self.detector_runs += 3
-        else:
-            found = [d.box for d in self.detector.detect(bgr)]
-            self.detector_runs += 1
-        if motion_boxes:
-            gh, gw = frame.grey.shape[:2]
-            sx, sy = w / gw, h / gh
-            x0 = min(b[0] for b in motion_boxes) * sx
-            y0 = min(b[1] for b in motion_boxes) * sy
-            x1 = max(b[2] for b in motion_boxes) * sx
-            y1 = max(b[3] for b in motion_boxes) * sy
-            if (x1 - x0) * (y1 - y0) < self.settings.crop_when_smaller_than * w * h:
-                pad = self.settings.crop_padding
-                px, py = (x1 - x0) * pad + 16, (y1 - y0) * pad + 16
-                roi = (
-                    max(0, int(x0 - px)),
-                    max(0, int(y0 - py)),
-                    min(w, int(x1 + px)),
-                    min(h, int(y1 + py)),
-                )
-                self.detector_runs += 1
-                for d in self.detector.detect(bgr, roi=roi):
-                    if all(iou(d.box, f) < 0.4 for f in found):
-                        found.append(d.box)
-        return found
+        tiles = _square_tiles(w, h, full=True)
+        found = self.detector.detect_tiled(bgr, tiles=tiles, overlap=0.25, whole=False)
+        self.detector_runs += tiles[0] * tiles[1]
+        return [d.box for d in found]
+
+    def _look_region(self, bgr: np.ndarray, roi: Box) -> list[Box]:
+        """Re-count inside `roi` only; people seen elsewhere before are kept."""
+        assert self.detector is not None
+        x0, y0, x1, y1 = roi
+        tiles = _square_tiles(x1 - x0, y1 - y0)
+        self.detector_runs += tiles[0] * tiles[1]
+        if tiles == (1, 1):
+            return [d.box for d in self.detector.detect(bgr, roi=roi)]
+        found = self.detector.detect_tiled(
+            bgr[y0:y1, x0:x1], tiles=tiles, overlap=0.25, whole=False
+        )
+        return [(b.x0 + x0, b.y0 + y0, b.x1 + x0, b.y1 + y0) for b in found]
+
+    def _update(
+        self, found: list[Box], frame: SampledFrame, roi: Box | None, lit: bool
+    ) -> list[_Person]:
+        """The people after a look at `roi` (None = everywhere) that found `found`.
+
+        Someone the detector found before but not now stays counted if the room is lit, their
+        pixels still look the same and the last sighting is recent: the model misses a seated,
+        half-hidden person in many frames (docs/analytics-schedule.md) while nothing about
+        them changed. In the dark or under infrared nobody is carried, so a night alarm rests
+        on fresh detections only.
+        """
+        grey = frame.grey
+        scale = grey.shape[1] / frame.bgr.shape[1]
+        s = self.settings
+        out = [_Person(b, _patch(grey, b, scale), frame.at) for b in found]
+        for p in self._seen:
+            cx, cy = (p.box[0] + p.box[2]) / 2, (p.box[1] + p.box[3]) / 2
+            looked = roi is None or (roi[0] <= cx < roi[2] and roi[1] <= cy < roi[3])
+            if any(iou(p.box, b) >= 0.3 for b in found):
+                continue  # found again: the fresh sighting replaces it
+            if not looked or (
+                lit
+                and (frame.at - p.confirmed).total_seconds() <= s.persist_seconds
+                and _similar(_patch(grey, p.box, scale), p.patch) >= s.persist_similarity
+            ):
+                out.append(p)
+        return out
 
     def process(self, frame: SampledFrame) -> FrameFacts:
+        frame = normalised(frame)
         at = frame.at
         motion = self.motion.update(frame.grey, at)
-        ir = bool(is_monochrome(frame.bgr))
-        light = self.light.update(frame.grey, at, bgr=frame.bgr, infrared=ir)
         tamper = self.tamper.update(frame.bgr, at)
+        ir = tamper.scores.infrared if tamper.scores is not None else None
+        if ir is None:
+            ir = bool(is_monochrome(frame.bgr))
+        light = self.light.update(frame.grey, at, bgr=frame.bgr, infrared=ir)
         active = {
             kind: flag.confidence
             for kind in TAMPER_KINDS
             if (flag := getattr(tamper, kind, None)) is not None and flag.active
         }
-        heartbeat = self._last_heartbeat is None or at - self._last_heartbeat >= timedelta(
-            seconds=self.settings.heartbeat_seconds
-        )
-        due = (
-            heartbeat or motion.fraction >= self.settings.motion_trigger or (motion.lighting_change)
-        )
-        ran = False
-        if self.detector is not None and due and not active:
-            self._people = self._detect(frame, list(motion.boxes), heartbeat)
-            self._last_detect = at
-            if heartbeat:
-                self._last_heartbeat = at
-            ran = True
-        elif active:
-            self._people = []  # a covered or turned camera sees nobody; tamper is the fact
+        look = ""
+        if active:
+            self._seen = []  # a covered or turned camera sees nobody; tamper is the fact
+            self._last_full = None  # look at everything once the view is back
+            self._pending_region = None
+        elif self.detector is not None:
+            look, roi = self._plan(frame, motion)
+            if look in ("full", "heartbeat") or (look and roi is None):
+                lit = light.lights_on is True and not ir
+                self._seen = self._update(self._look_full(frame.bgr), frame, None, lit)
+                self._last_full = at
+                self._pending_region = None
+            elif look:
+                assert roi is not None
+                lit = light.lights_on is True and not ir
+                self._seen = self._update(self._look_region(frame.bgr, roi), frame, roi, lit)
+            if look == "motion":
+                self._last_motion_look = at
+        self._last_at = at
         h, w = frame.bgr.shape[:2]
         zone_people = {
             z.name: sum(1 for b in self._people if box_in_zone(z, b, w, h)) for z in self.zones
@@ -142,13 +331,14 @@ class CameraAnalyzer:
             people=len(self._people),
             zone_people=zone_people,
             boxes=list(self._people),
-            detector_ran=ran,
+            detector_ran=bool(look),
             motion=float(motion.fraction),
             lighting_change=bool(motion.lighting_change),
             light_level=float(light.level),
             lights_on=light.lights_on,
-            ir=ir,
+            ir=bool(ir),
             tamper=active,
+            look=look,
         )
 
 

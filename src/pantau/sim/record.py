@@ -96,7 +96,7 @@ def record_day(
                     fmt="mp4",
                     width=width,
                     height=height,
-                    gop=12,
+                    gop=max(1, round(1 / interval_s)),  # a keyframe a second, as cameras
                     fps=1 / interval_s,
                     metadata={
                         "pantau_start_utc": utc(at),

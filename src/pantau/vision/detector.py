@@ -178,6 +178,7 @@ class PersonDetector:
         *,
         nms_iou: float = 0.45,
         contained: float = 0.7,
+        whole: bool = True,
     ) -> list[Detection]:
         """Full frame plus overlapping tiles (cols, rows), merged with non-maximum suppression.
 
@@ -187,6 +188,8 @@ class PersonDetector:
         person seen in two views gives boxes that IoU-based NMS cannot always pair (a tile shows
         only the upper half of someone the full frame shows whole), so after NMS a box lying
         `contained` or more inside a larger box from another view is folded into it.
+        `whole=False` skips the full-frame pass (2x1 halves of a 16:9 frame already hold
+        anyone who fits in the frame's height).
         """
         frame = _check_frame(bgr)
         cols, rows = int(tiles[0]), int(tiles[1])
@@ -195,7 +198,7 @@ class PersonDetector:
         if not 0.0 <= overlap < 1.0:
             raise ValueError(f"overlap must be in [0, 1), got {overlap}")
         h, w = frame.shape[:2]
-        found = [(d, 0) for d in self._run(frame, 0, 0)]
+        found = [(d, 0) for d in self._run(frame, 0, 0)] if whole or cols * rows == 1 else []
         if cols * rows > 1:
             views = [(x, y) for x in _spans(w, cols, overlap) for y in _spans(h, rows, overlap)]
             for view, ((tx0, tx1), (ty0, ty1)) in enumerate(views, start=1):

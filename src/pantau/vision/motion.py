@@ -128,7 +128,7 @@ class MotionDetector:
             self._stack.append(blurred)
             self._bg = np.median(np.stack(self._stack), axis=0).astype(np.float32)
 
-        sample = (slice(None, None, 2), slice(None, None, 2))
+        sample = (slice(None, None, 4), slice(None, None, 4))
         watched = None if self._mask is None else self._mask[sample]
         med_now = _median(blurred[sample], watched)
         med_bg = _median(self._bg[sample], watched)
