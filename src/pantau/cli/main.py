@@ -464,6 +464,8 @@ def analyze(
     ] = None,
 ) -> None:
     """Analyse recordings (carried disk, `pantau sim record`) into observations, resumably."""
+    from pantau.incidents.evidence import Footage, footage_span
+    from pantau.incidents.store import evaluate_range
     from pantau.pipeline.backfill import BackfillError, ResumeLog, discover, plan
     from pantau.pipeline.backfill_pool import backfill
     from pantau.pipeline.camera import CameraSpec, make_analyzer, zones_of
@@ -511,6 +513,10 @@ def analyze(
                 )
             except BackfillError as exc:
                 fail(str(exc))
+        footage = [Footage(s.path, s.start, s.seconds) for s in sources]
+        since, until = footage_span(footage)
+        with transaction(rt.sessions) as session:
+            incidents = evaluate_range(session, rt.settings, camera, since, until, footage)
         with transaction(rt.sessions) as session:
             audit.record(
                 session,
@@ -520,4 +526,7 @@ def analyze(
                 object_id=camera,
                 detail={"path": str(path), "files": len(sources), "minutes": rows},
             )
-    console.print(f"{len(sources)} file(s), {rows} minute observations written for camera {camera}")
+    console.print(
+        f"{len(sources)} file(s), {rows} minute observations written for camera {camera}; "
+        f"{len(incidents)} incident(s) in the analysed range"
+    )
