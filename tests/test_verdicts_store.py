@@ -34,6 +34,7 @@ from pantau.store.models import (
     VerdictRow,
 )
 from pantau.verdicts import decide_day
+from pantau.verdicts.scheduler import run_due, run_forever
 from pantau.verdicts.store import (
     CORRECTED,
     add_correction,
@@ -41,6 +42,7 @@ from pantau.verdicts.store import (
     dirty_days,
     effective_status,
     latest_correction,
+    local_today,
     recompute,
     recompute_range,
     verdict_config,
@@ -368,3 +370,67 @@ def test_city_threshold_changes_the_status(fresh_runtime: Runtime, late_threshol
     row = run(rt, site)
     assert row is not None
     assert row.status == ("terlambat_berat" if late_threshold == "09.00" else "terlambat")
+
+
+# ---- the hub's periodic job -------------------------------------------------------------------
+
+
+def test_run_due_recomputes_only_dirty_days(fresh_runtime: Runtime) -> None:
+    rt = fresh_runtime
+    cam = add_camera(rt)
+    site = site_id_of(rt)
+    bulk_rows(rt, staffed_day(cam, arrive="08.12").down("06.00", "12.00").list())
+    now = AFTER  # MON is within the 7 days looked back
+    first = run_due(rt.sessions, rt.settings, now)
+    assert first.dirty >= 1 and first.created == first.dirty and not first.failed
+    with rt.sessions() as s:
+        row = s.scalar(select(VerdictRow).where(VerdictRow.site_id == site, VerdictRow.day == MON))
+        assert row is not None and row.status == "tidak_diketahui"
+        # The camera was registered today (real time), after `now`: only MON had rows.
+        assert s.scalar(select(func.count()).select_from(VerdictRow)) == 1
+
+    idle = run_due(rt.sessions, rt.settings, now)
+    assert idle.dirty == 0 and idle.created == idle.changed == 0
+
+    full = staffed_day(cam, arrive="08.12").list()
+    write_rows(rt, [r for r in full if local(MON, "06.00") <= r["minute"] < local(MON, "12.00")])
+    later = run_due(rt.sessions, rt.settings, now + timedelta(minutes=5))
+    assert later.dirty == 1 and later.changed == 1
+    with rt.sessions() as s:
+        row = s.scalar(select(VerdictRow).where(VerdictRow.site_id == site))
+        assert row is not None and row.status == "terlambat" and row.version == 2
+
+    # Nine days on, MON is out of reach: rows rewritten for it now are not looked at.
+    write_rows(rt, staffed_day(cam, arrive="07.00").list())
+    run_due(rt.sessions, rt.settings, now + timedelta(days=9))
+    with rt.sessions() as s:
+        row = s.scalar(select(VerdictRow).where(VerdictRow.site_id == site, VerdictRow.day == MON))
+        assert row is not None and row.status == "terlambat" and row.version == 2
+
+
+class _OnePass:
+    """A stop flag that lets the loop run exactly one pass."""
+
+    def __init__(self) -> None:
+        self.waits = 0
+
+    def is_set(self) -> bool:
+        return self.waits >= 2
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        return self.waits >= 2
+
+
+def test_scheduler_loop_runs_a_pass(fresh_runtime: Runtime) -> None:
+    rt = fresh_runtime
+    cam = add_camera(rt)
+    bulk_rows(rt, staffed_day(cam).list())
+    # MON is more than lookback_days before the real today: widen the window for the test.
+    days = (local_today(rt.settings) - MON).days + 1
+    rt.settings = Settings.model_validate(
+        rt.settings.model_dump() | {"verdicts": {"lookback_days": days}}
+    )
+    run_forever(rt, _OnePass(), first_delay=0)
+    with rt.sessions() as s:
+        assert s.scalar(select(VerdictRow.status).where(VerdictRow.day == MON)) == "tepat_waktu"
