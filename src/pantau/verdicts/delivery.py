@@ -408,7 +408,9 @@ def send_message(msg: EmailMessage, config: ReportDeliveryConfig) -> None:
                 smtp.starttls(context=ssl.create_default_context(cafile=cafile))
                 smtp.ehlo()
             if config.user:
-                password = config.password.get_secret_value() if config.password else ""
+                secret = config.password
+                password = secret.get_secret_value() if isinstance(secret, SecretStr) else ""
+                password = password or (secret if isinstance(secret, str) else "")
                 smtp.login(config.user, password)
             refused = smtp.send_message(msg, to_addrs=to)
     except smtplib.SMTPAuthenticationError as exc:
