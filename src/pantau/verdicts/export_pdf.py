@@ -42,9 +42,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from pantau.verdicts.export_csv import site_order
 from pantau.verdicts.export_xlsx import HEADER_FILL
 from pantau.verdicts.labels import (
+    EXCUSED,
     MISSING_COLOR,
     STATUS_COLORS,
     STATUS_ORDER,
@@ -385,6 +385,26 @@ def _ranking(report: Report, lang: str, st: _Styles) -> list[Any]:
     return out
 
 
+_WORST_FIRST = (
+    "tidak_buka",
+    "terlambat_berat",
+    "terlambat",
+    "pulang_cepat",
+    "tidak_diketahui",
+    EXCUSED,
+    "tepat_waktu",
+    "libur",
+)
+
+
+def _day_order(r: SiteReport, day: Any) -> tuple[int, int, str]:
+    """Problems first (not open, very late, late by minutes, early), then unknown, on time."""
+    cell = r.cells.get(day)
+    if cell is None:
+        return (len(_WORST_FIRST), 0, r.site.name)
+    return (_WORST_FIRST.index(cell.shown_status), -(cell.late_minutes or 0), r.site.name)
+
+
 def _day_list(report: Report, lang: str, st: _Styles) -> list[Any]:
     """A daily report: every office with its status, opening and reason."""
     day = report.days[0]
@@ -402,7 +422,7 @@ def _day_list(report: Report, lang: str, st: _Styles) -> list[Any]:
     )
     data: list[list[Any]] = [head]
     fills = []
-    for r in site_order(report):
+    for r in sorted(report.sites, key=lambda r: _day_order(r, day)):
         cell = r.cells.get(day)
         if cell is None:
             data.append([_short(r.site.name), r.site.kecamatan, label("missing", lang)] + [""] * 4)
@@ -429,7 +449,7 @@ def _day_list(report: Report, lang: str, st: _Styles) -> list[Any]:
         fills.append(("BACKGROUND", (2, row), (2, row), _hex(STATUS_COLORS[shown])))
         if shown in _DARK:
             fills.append(("TEXTCOLOR", (2, row), (2, row), colors.white))
-    table = _table(data, [32 * mm, 26 * mm, 26 * mm, 16 * mm, 16 * mm, 16 * mm, 135 * mm])
+    table = _table(data, [32 * mm, 26 * mm, 26 * mm, 16 * mm, 16 * mm, 20 * mm, 131 * mm])
     table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "LEFT"), *fills]))
     return [Paragraph(label("per_kelurahan", lang), st.h2), table]
 
@@ -519,7 +539,9 @@ def to_pdf(report: Report, lang: str = "id") -> bytes:
     else:
         story += [Spacer(1, 3 * mm), _image(opening_chart(report, single, lang), width, height)]
     if report.scope.kind != "kelurahan":
-        story += [PageBreak(), *_groups(report, lang, st), *_ranking(report, lang, st)]
+        story += [PageBreak(), *_groups(report, lang, st)]
+        if report.period.kind != "day":  # one day is no basis for a ranking
+            story += _ranking(report, lang, st)
     if report.period.kind != "day":
         story += [PageBreak(), _image(heatmap_chart(report, lang), width, height)]
     story += _corrections(report, lang, st)
