@@ -114,7 +114,8 @@ def opening_chart(report: Report, site_id: int | None = None, lang: str = "id") 
     ax.step(x, sched, where="mid", color="#1F4E78", lw=2, label=label("chart_schedule", lang))
     ax.axhline(heavy, color="#C00000", ls="--", lw=1, label=label("chart_heavy", lang))
     if site_id is None:
-        ax.plot(x, opened, "o-", color="#E07B00", ms=4, lw=1.2, label=label("chart_median", lang))
+        ms = 4 if len(days) <= 62 else 1.5  # a year of dots would blot the line out
+        ax.plot(x, opened, "o-", color="#E07B00", ms=ms, lw=1, label=label("chart_median", lang))
         title = label("chart_opening_city", lang)
     else:
         site = report.site(site_id)
