@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,6 +38,7 @@ from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.models import AuditEntry, Site
 from pantau.store.types import utcnow
+from pantau.verdicts.store import recompute as recompute_verdict
 from pantau.web.app import create_app
 from tests.conftest import PASSWORD
 from tests.support.media import make_clip
@@ -642,6 +643,79 @@ INCIDENT_WORKERS: Expect = admin_only(200) | {"operator": 200}  # others read on
 EXPORTERS: Expect = admin_only(201) | {"operator": 201}  # pimpinan, camat, lurah: read-only
 
 
+# verdicts -----------------------------------------------------------------------------------
+# One stored verdict per region's office on a past Monday (without observations the day is
+# simply "tidak diketahui"); corrections are added to it and reads use it.
+
+VERDICT_DAY = "2026-11-23"
+_VERDICTS: dict[tuple[int, str], int] = {}
+
+
+def existing_verdict(w: World, target: str) -> int:
+    key = (id(w.rt), target)
+    if key not in _VERDICTS:
+        with transaction(w.rt.sessions) as s:
+            row = recompute_verdict(
+                s, w.rt.settings, w.site[target], date.fromisoformat(VERDICT_DAY)
+            )
+            assert row is not None
+            _VERDICTS[key] = row.id
+    return _VERDICTS[key]
+
+
+def build_verdict_list(w: World, role: str, target: str) -> Call:
+    for t in REGIONS:
+        existing_verdict(w, t)
+    return Call("GET", f"/api/verdicts?date={VERDICT_DAY}")
+
+
+def check_verdict_list(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    rows = r.json()
+    sites = {v["site_id"] for v in rows}
+    if role == "camat":
+        assert all(v["kecamatan_code"] == CAMAT_KEC for v in rows)
+        assert {w.site["korumba"], w.site["mandonga"]} <= sites
+    elif role == "lurah":
+        assert all(v["kelurahan_code"] == LURAH_KEL for v in rows)
+        assert w.site["korumba"] in sites
+    else:
+        assert {w.site[t] for t in REGIONS} <= sites
+
+
+def build_verdict_get(w: World, role: str, target: str) -> Call:
+    existing_verdict(w, target)
+    url = f"/api/verdicts/{w.site[target]}/{VERDICT_DAY}?timeline=false"
+    return Call("GET", url, ids=(str(w.site[target]),))
+
+
+def check_verdict(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["site_id"] == w.site[target] and r.json()["day"] == VERDICT_DAY
+
+
+def build_correction(w: World, role: str, target: str) -> Call:
+    verdict = existing_verdict(w, target)
+    url = f"/api/verdicts/{w.site[target]}/{VERDICT_DAY}"
+    body = {"reason": "gangguan_jaringan", "note": f"Laporan {uid()}"}
+    ids = (str(w.site[target]), VERDICT_DAY, str(verdict))
+    return Call("POST", f"{url}/corrections", json=body, probe=f"{url}?timeline=false", ids=ids)
+
+
+def check_correction(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["correction"]["note"] == call.json["note"]
+    assert r.json()["effective_status"] == "dikoreksi"
+
+
+def build_recompute(w: World, role: str, target: str) -> Call:
+    existing_verdict(w, "korumba")
+    url = f"/api/verdicts/{w.site['korumba']}/{VERDICT_DAY}?timeline=false"
+    body = {"from": VERDICT_DAY, "to": VERDICT_DAY, "site_ids": [w.site["korumba"]]}
+    return Call("POST", "/api/verdicts/recompute", json=body, probe=url)
+
+
+def check_recompute(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["total"] == 1 and r.json()["unchanged"] == 1
+
+
 MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/health"): Spec(everyone(200, anon=200), get("/api/health")),
     ("POST", "/api/auth/login"): Spec(
@@ -870,6 +944,20 @@ MATRIX: dict[tuple[str, str], Spec] = {
         REGIONS,
         action="incident.resolve",
         check=check_incident_write("resolved"),
+    ),
+    ("GET", "/api/verdicts"): Spec(everyone(200), build_verdict_list, check=check_verdict_list),
+    ("GET", "/api/verdicts/{site_id}/{day}"): Spec(
+        scoped(200), build_verdict_get, REGIONS, check=check_verdict
+    ),
+    ("POST", "/api/verdicts/{site_id}/{day}/corrections"): Spec(
+        admin_only(201),
+        build_correction,
+        REGIONS,
+        action="verdict.correction.create",
+        check=check_correction,
+    ),
+    ("POST", "/api/verdicts/recompute"): Spec(
+        admin_only(200), build_recompute, action="verdict.recompute", check=check_recompute
     ),
 }
 
