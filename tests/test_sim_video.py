@@ -144,3 +144,27 @@ def test_unwritable_output_and_busy_port_are_refused_cleanly(tmp_path):
             RtspServer({"a": "udp:9"}, port=busy.port, start_timeout=1).start()
     finally:
         busy.stop()
+
+
+def test_recording_part_of_each_day_keeps_the_local_hours(tmp_path):
+    """`hours` cuts each local day (e.g. 05.30-18.30 for opening-hours benchmarks)."""
+    import pytest
+
+    from pantau.sim.record import RecordError
+
+    [office] = select_offices(
+        SimConfig(offices=[OfficeSim(site="kel-kambu", profile="late", random_events=False)])
+    )
+    scene = make_scene(office.seed, "interior", 320, 180)
+    [rec] = record(
+        office.world, {"interior": scene}, tmp_path, date(2026, 11, 24), 1,
+        interval_s=600, hours=(5.5, 18.5),
+    )  # fmt: skip
+    wita = ZoneInfo("Asia/Makassar")
+    start = datetime.fromisoformat(rec.start_utc.replace("Z", "+00:00")).astimezone(wita)
+    end = datetime.fromisoformat(rec.end_utc.replace("Z", "+00:00")).astimezone(wita)
+    assert (start.hour, start.minute) == (5, 30)
+    assert (end.hour, end.minute) == (18, 30)
+    assert rec.frames == 13 * 6
+    with pytest.raises(RecordError, match="0-24"):
+        record(office.world, {"interior": scene}, tmp_path, date(2026, 11, 24), 1, hours=(9, 7))

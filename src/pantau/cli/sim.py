@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pantau.cli.common import console, fail
+from pantau.registry.calendar import parse_hhmm
 from pantau.sim.offices import (
     VIEWS,
     SimError,
@@ -150,10 +151,18 @@ def record_cmd(
     views: ViewsOpt = "interior,entrance",
     size: SizeOpt = "640x360",
     config: ConfigOpt = None,
+    hours: Annotated[
+        str, typer.Option(help="local hours of each day to record, e.g. 05.30-18.30")
+    ] = "00.00-24.00",
 ) -> None:
-    """Write whole simulated days to MP4 files faster than real time, with ground truth."""
+    """Write simulated days to MP4 files faster than real time, with ground truth."""
     from pantau.sim.record import RecordError, frame_times, record
 
+    try:
+        a, _, b = hours.partition("-")
+        span = (_hours(a), _hours(b))
+    except ValueError as exc:
+        fail(f"--hours {hours!r}: {exc} (write it as 05.30-18.30)")
     try:
         w, h = parse_size(size)
         offices = select_offices(load_config(config), sites=site, count=1, tz=ZONE)
@@ -161,7 +170,7 @@ def record_cmd(
         fail(str(exc))
     view_list = _views(views)
     start_day = first.date() if first else date.today() - timedelta(days=days)
-    per_day = len(frame_times(offices[0].world, start_day, interval))
+    per_day = len(frame_times(offices[0].world, start_day, interval, span))
     total = per_day * days * len(view_list) * len(offices)
     with Progress(
         TextColumn("{task.description}"),
@@ -183,6 +192,7 @@ def record_cmd(
                     start_day,
                     days,
                     interval_s=interval,
+                    hours=span,
                     progress=lambda n: progress.advance(task, n),
                 )
             except RecordError as exc:
@@ -191,6 +201,15 @@ def record_cmd(
         f"{len(made)} files in {out}/ ({sum(f.frames for f in made)} frames); "
         f"ground truth: {out}/<site>/groundtruth.jsonl"
     )
+
+
+def _hours(text: str) -> float:
+    """ "07.30" -> 7.5; "24.00" is the end of the day."""
+    text = str(parse_hhmm(text.strip()))
+    if text in ("24:00", "24:00:00"):
+        return 24.0
+    t = datetime.strptime(text, "%H:%M").time()
+    return t.hour + t.minute / 60
 
 
 @sim_app.command("contact-sheet")

@@ -49,9 +49,12 @@ def check_writable(out: Path) -> None:
         raise RecordError(f"output directory {out} is not writable: {exc.strerror}") from exc
 
 
-def frame_times(world: World, day: date, interval_s: float) -> list[datetime]:
-    start = world.local(day, 0.0)
-    end = world.local(day + timedelta(days=1), 0.0)
+def frame_times(
+    world: World, day: date, interval_s: float, hours: tuple[float, float] = (0.0, 24.0)
+) -> list[datetime]:
+    """Capture times of one local day, or of its local `hours` (e.g. (5.5, 18.5))."""
+    start = world.local(day, 0.0) + timedelta(hours=hours[0])
+    end = world.local(day, 0.0) + timedelta(hours=hours[1])
     n = int((end - start).total_seconds() // interval_s)
     return [start + timedelta(seconds=k * interval_s) for k in range(n)]
 
@@ -64,6 +67,7 @@ def record_day(
     out: Path,
     *,
     interval_s: float,
+    hours: tuple[float, float] = (0.0, 24.0),
     progress: Callable[[int], None] | None = None,
 ) -> RecordedFile | None:
     """Render and encode one view's day; returns None if the camera was offline all day."""
@@ -78,7 +82,7 @@ def record_day(
     gaps: list[dict[str, str]] = []
     gap_start: datetime | None = None
     try:
-        for k, at in enumerate(frame_times(world, day, interval_s)):
+        for k, at in enumerate(frame_times(world, day, interval_s, hours)):
             present, lights, tamper, offline = world.state_at(at, view)
             if progress:
                 progress(1)
@@ -146,9 +150,12 @@ def record(
     days: int,
     *,
     interval_s: float = 5.0,
+    hours: tuple[float, float] = (0.0, 24.0),
     progress: Callable[[int], None] | None = None,
 ) -> list[RecordedFile]:
     """Days x views; ground truth for each day goes to <out>/<site>/groundtruth.jsonl."""
+    if not 0.0 <= hours[0] < hours[1] <= 24.0:
+        raise RecordError(f"hours must be a local range within 0-24, got {hours[0]}-{hours[1]}")
     check_writable(out)
     truth = GroundTruthWriter(out / world.slug / "groundtruth.jsonl")
     files: list[RecordedFile] = []
@@ -156,7 +163,9 @@ def record(
         day = first_day + timedelta(days=d)
         plan, facts = world.day(day)
         for view, scene in scenes.items():
-            rec = record_day(world, scene, view, day, out, interval_s=interval_s, progress=progress)
+            rec = record_day(
+                world, scene, view, day, out, interval_s=interval_s, hours=hours, progress=progress
+            )
             if rec is not None:
                 sidecar = out / world.slug / view / f"{day.isoformat()}.json"
                 sidecar.write_text(json.dumps(asdict(rec), indent=1), encoding="utf-8")
