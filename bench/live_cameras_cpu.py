@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from live_clips import DEFAULT_DIR, SCENARIOS, make_clips
-from live_probe import probed_run_shard
+from live_probe import WHAT_IFS, probed_run_shard
 from sqlalchemy import select
 
 from pantau.config.model import Settings
@@ -285,6 +285,7 @@ def run(args: argparse.Namespace) -> dict:
         "fps": args.fps,
         "sample": args.sample if args.sample == "keyframes" else f"{args.sample_fps:g} fps",
         "database": "postgresql" if args.postgres else "sqlite",
+        "what_if": args.what_if,
     }
     try:
         with RtspServer(mounts, fps=args.fps) as server:
@@ -310,6 +311,7 @@ def run(args: argparse.Namespace) -> dict:
                             start_mark,
                             end_mark,
                             str(probe_dir / f"shard{i}.json"),
+                            tuple(args.what_if),
                         ),
                         name=f"pantau-shard{i}",
                         daemon=True,
@@ -325,7 +327,7 @@ def run(args: argparse.Namespace) -> dict:
                 os.close(saved_stderr)
             try:
                 pids = [p.pid for p in manager._procs]
-                online = wait_online(settings, args.cameras, timeout=60)
+                online = wait_online(settings, args.cameras, timeout=180)
                 result["online_after_start"] = online
                 print(
                     f"{online}/{args.cameras} cameras online; warming up {args.warmup:g} s",
@@ -447,7 +449,9 @@ def report(r: dict) -> None:
         target = "MET"
     else:
         target = "MISSED"
-    print(f"\ncode: {r['code']}")
+    print(
+        f"\ncode: {r['code']}" + (f"; what-if: {', '.join(r['what_if'])}" if r["what_if"] else "")
+    )
     print(
         f"{n} cameras, scenario {r['scenario']} (640x360 H.264 {r['fps']} fps, 1 s GOP), "
         f"sampling {r['sample']}, {r['database']}, {r['workers']} worker processes, "
@@ -541,6 +545,13 @@ def main() -> None:
     ap.add_argument("--clips", type=Path, default=DEFAULT_DIR, help="clip cache folder")
     ap.add_argument("--probe", action="store_true", help="per-stage CPU inside the workers")
     ap.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        choices=sorted(WHAT_IFS),
+        help="with --probe: try a candidate change from the outside (bench/live_probe.py)",
+    )
+    ap.add_argument(
         "--postgres", action="store_true", help=f"local PostgreSQL ({PG_BENCH_DB}), not SQLite"
     )
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -548,6 +559,8 @@ def main() -> None:
     args = ap.parse_args()
     args.sample = args.sample or ("fps" if args.sample_fps else "keyframes")
     args.sample_fps = args.sample_fps or 1.0
+    if args.what_if and not args.probe:
+        ap.error("--what-if needs --probe")
     r = run(args)
     report(r)
     if args.json:

@@ -153,6 +153,71 @@ def _collect(start: MpEvent, end: MpEvent, out: Path) -> None:
     out.write_text(json.dumps(report, indent=1))
 
 
+# ---- what-ifs: candidate changes tried from the outside, to size them before anyone edits ----
+
+
+def _decoder_threads_1() -> None:
+    """One decoding thread per camera (FFmpeg's default is one per core + 1, for a keyframe a
+    second at 640x360)."""
+    from pantau.media.reader import StreamReader
+
+    original = StreamReader._check
+
+    def _check(self: Any, container: Any) -> None:
+        original(self, container)
+        self._stream.codec_context.thread_count = 1
+
+    StreamReader._check = _check
+
+
+def _tamper_every(n: int) -> Callable[[], None]:
+    """Tamper judged on every n-th sample (its minimum duration is 20 s); the others reuse it."""
+
+    def apply() -> None:
+        from pantau.vision.tamper import TamperDetector
+
+        original = TamperDetector.update
+
+        def update(self: Any, frame: Any, at: Any) -> Any:
+            k = getattr(self, "_whatif_k", 0)
+            self._whatif_k = k + 1
+            if k % n == 0 or not hasattr(self, "_whatif_last"):
+                self._whatif_last = original(self, frame, at)
+            return self._whatif_last
+
+        TamperDetector.update = update
+
+    return apply
+
+
+def _snapshot_every_10s() -> None:
+    """The video wall's JPEG every 10 s per camera instead of every 2 s."""
+    from pantau.pipeline.sinks import DbSink
+
+    original = DbSink.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.snapshot_every = 10.0
+
+    DbSink.__init__ = __init__
+
+
+def _state_every_30s() -> None:
+    """The camera_state row refreshed every 30 s instead of every 5 s (changes still at once)."""
+    import pantau.pipeline.camera as camera
+
+    camera.STATE_EVERY_SECONDS = 30.0
+
+
+WHAT_IFS: dict[str, Callable[[], None]] = {
+    "decoder-threads-1": _decoder_threads_1,
+    "tamper-every-4": _tamper_every(4),
+    "snapshot-every-10s": _snapshot_every_10s,
+    "state-every-30s": _state_every_30s,
+}
+
+
 def probed_run_shard(
     settings_json: str,
     index: int,
@@ -161,8 +226,12 @@ def probed_run_shard(
     start_mark: MpEvent,
     end_mark: MpEvent,
     out: str,
+    what_if: tuple[str, ...] = (),
 ) -> None:
-    """Pantau's shard entry point, with the stage timers and the collector around it."""
+    """Pantau's shard entry point, with the stage timers and the collector around it (and any
+    what-ifs applied first, so the timers wrap the changed code)."""
+    for name in what_if:
+        WHAT_IFS[name]()
     install()
     threading.Thread(
         target=_collect, args=(start_mark, end_mark, Path(out)), name="probe", daemon=True
