@@ -8,20 +8,26 @@ tests builds a day minute by minute in WITA.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+import typer
 from sqlalchemy import Engine, event, func, insert, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from pantau.cli.common import CliState, console
+from pantau.cli.verdicts import verdicts_app
 from pantau.config.model import Settings
 from pantau.registry.schedule import site_day
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.models import (
+    AuditEntry,
     Calendar,
     CalendarRuleRow,
     Camera,
@@ -51,6 +57,7 @@ from tests.test_verdict_rules import MON, TZ, ObsDay, local
 
 KORUMBA = "74.71.01.1006"
 AFTER = datetime(2026, 11, 28, 12, 0, tzinfo=TZ)  # "now" for a finished MON
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -434,3 +441,64 @@ def test_scheduler_loop_runs_a_pass(fresh_runtime: Runtime) -> None:
     run_forever(rt, _OnePass(), first_delay=0)
     with rt.sessions() as s:
         assert s.scalar(select(VerdictRow.status).where(VerdictRow.day == MON)) == "tepat_waktu"
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def cli(rt: Runtime, *args: str) -> str:
+    """`pantau verdicts ...` against the runtime's database (a config file naming it)."""
+    cfg = rt.settings.data_dir / "pantau-cli.yaml"
+    cfg.write_text(
+        f"data_dir: {rt.settings.data_dir}\ndatabase:\n  url: {rt.settings.database_url}\n",
+        encoding="utf-8",
+    )
+    root = typer.Typer()
+    root.add_typer(verdicts_app, name="verdicts")
+    result = CliRunner().invoke(
+        root, ["verdicts", *args], obj=CliState(config_path=cfg), catch_exceptions=False
+    )
+    text = ANSI.sub("", result.output)
+    assert result.exit_code == 0, text
+    return text
+
+
+@pytest.fixture
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Table cells must not wrap mid-word in a narrow (xdist) terminal."""
+    monkeypatch.setattr(console, "_width", 250)
+
+
+def test_cli_recompute_and_show(fresh_runtime: Runtime, wide_console: None) -> None:
+    rt = fresh_runtime
+    cam = add_camera(rt)
+    bulk_rows(rt, staffed_day(cam, arrive="08.05", leave="16.02").list())
+    assert "belum ada putusan" in cli(rt, "show", "--date", MON.isoformat())
+
+    text = cli(rt, "recompute", "--from", MON.isoformat(), "--to", MON.isoformat())
+    assert "1 putusan: 1 baru" in text
+    with rt.sessions() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "verdict.recompute"))
+        assert entry is not None and entry.actor.startswith("cli:")
+        assert entry.detail["created"] == 1
+    again = cli(rt, "recompute", "--from", MON.isoformat(), "--to", MON.isoformat())
+    assert "1 putusan: 0 baru, 0 berubah, 0 diperbarui, 1 tetap" in again
+
+    shown = cli(rt, "show", "--date", MON.isoformat(), "--site", KORUMBA)
+    assert "Senin, 23-11-2026" in shown
+    assert "07.30–16.00 WITA" in shown and "08.05 WITA" in shown and "16.02 WITA" in shown
+    assert "Terlambat" in shown and "+35 mnt" in shown and "100%" in shown
+
+
+def test_cli_refuses_a_future_date(fresh_runtime: Runtime, wide_console: None) -> None:
+    rt = fresh_runtime
+    tomorrow = local_today(rt.settings) + timedelta(days=1)
+    cfg = rt.settings.data_dir / "pantau-cli.yaml"
+    cfg.write_text(f"database:\n  url: {rt.settings.database_url}\n", encoding="utf-8")
+    root = typer.Typer()
+    root.add_typer(verdicts_app, name="verdicts")
+    result = CliRunner().invoke(
+        root, ["verdicts", "show", "--date", tomorrow.isoformat()], obj=CliState(config_path=cfg)
+    )
+    assert result.exit_code == 1
+    assert "belum tiba" in ANSI.sub("", result.output)
