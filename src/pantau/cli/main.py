@@ -26,6 +26,7 @@ from pantau import __version__
 from pantau.accounts import audit
 from pantau.accounts.users import UserError, create_user
 from pantau.cli.common import EXIT_DATABASE, CliState, console, fail, open_rt, state
+from pantau.cli.report import report as report_cmd
 from pantau.cli.sim import sim_app
 from pantau.registry.calendar import HARI, CalendarError, format_hhmm
 from pantau.registry.cameras import find_site
@@ -63,6 +64,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")
+app.command("report")(report_cmd)
 
 CLI_ACTOR = f"cli:{getpass.getuser()}"
 

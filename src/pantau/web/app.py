@@ -17,6 +17,7 @@ from pantau.store.types import utcnow
 from pantau.web import errors
 from pantau.web.routes import auth, calendars, cameras, incidents, recordings, sites, users
 from pantau.web.routes import health as camera_health
+from pantau.web.routes import reports as report_routes
 from pantau.web.routes import verdicts as verdict_routes
 from pantau.web.routes.health import live_state
 from pantau.web.schemas import HealthOut
@@ -35,6 +36,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     for module in (auth, sites, cameras, calendars, users, camera_health, recordings, incidents):
         app.include_router(module.router)
     app.include_router(verdict_routes.router)
+    app.include_router(report_routes.router)
 
     @app.get("/api/health", response_model=HealthOut, tags=["health"])
     def health(request: Request) -> HealthOut:
