@@ -163,3 +163,37 @@ def test_misbehaving_camera_does_not_slow_the_others(rtsp_server, run_worker, tm
     assert good.tracker.last_packet_at > t0
     assert len(sink.segments.get(1, [])) >= n0 + 1
     assert all(w.is_alive() for w, _ in bad)
+
+
+class LockedSink(MemorySink):
+    """A database that refuses the first `refusals` segment writes ("database is locked")."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    def segment(self, camera_id, info):
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise RuntimeError("database is locked")
+        super().segment(camera_id, info)
+
+
+def test_a_locked_database_delays_segment_indexing_but_loses_nothing(rtsp_server, settings):
+    """Seen in the 65-camera benchmark on SQLite under load: the camera thread died and the
+    finished file stayed unindexed. Now the worker keeps recording and indexes it later."""
+    server = rtsp_server()
+    sink = LockedSink(refusals=2)
+    worker = CameraWorker(CameraSpec(id=1, name="cam", url=server.url("cam1")), settings, sink)
+    worker.start()
+    try:
+        wait_for(lambda: len(sink.segments.get(1, [])) >= 3, 25, "three segments indexed")
+        assert worker.is_alive()
+        assert sink.refusals == 0
+    finally:
+        worker.stop()
+        worker.join(10)
+    starts = [s.start for s in sink.segments[1]]
+    assert starts == sorted(starts)
+    on_disk = sorted(settings.recordings_dir.rglob("*.ts"))
+    assert len(on_disk) == len(sink.segments[1])  # every finished file has its index row

@@ -15,7 +15,7 @@ from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponen
 
 from pantau.config.model import Settings
 from pantau.media.reader import PacketInfo, SampledFrame, StreamFailure, StreamReader
-from pantau.media.recorder import RecorderError, SegmentRecorder, recover
+from pantau.media.recorder import RecorderError, SegmentInfo, SegmentRecorder, recover
 from pantau.pipeline.health import HealthTracker, MinuteSample, State
 from pantau.pipeline.observe import AnalyzerSettings, CameraAnalyzer, MinuteAggregator
 from pantau.pipeline.sinks import Sink
@@ -84,11 +84,12 @@ class CameraWorker(threading.Thread):
         self._extra: dict[str, object] = {}
         self.analyzer = make_analyzer(spec, settings)
         self.minutes = MinuteAggregator(spec.id)
+        self._unindexed: list[SegmentInfo] = []  # finished segments the database refused
         self.recorder = SegmentRecorder(
             settings.recordings_dir,
             spec.id,
             segment_seconds=settings.recording.segment_seconds,
-            on_segment=lambda info: self.sink.segment(spec.id, info),
+            on_segment=self._index,
         )
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -216,6 +217,25 @@ class CameraWorker(threading.Thread):
             if exc.reason == "disk_full":
                 self.sink.disk_full(self.spec.id, exc.message)
             self.recorder.start(reader.video_stream)
+
+    def _index(self, info: SegmentInfo) -> None:
+        """Index a finished segment; if the database is briefly locked or down, keep it and
+        try again with the next one, so the file is never left unfindable and the camera
+        thread never dies of it."""
+        self._unindexed.append(info)
+        while self._unindexed:
+            try:
+                self.sink.segment(self.spec.id, self._unindexed[0])
+            except Exception:
+                log.exception(
+                    "camera %s (%d): could not index segment %s (%d waiting); will retry",
+                    self.spec.name,
+                    self.spec.id,
+                    self._unindexed[0].path,
+                    len(self._unindexed),
+                )
+                return
+            self._unindexed.pop(0)
 
     def _analyse(self, frame: SampledFrame) -> None:
         if self.analyzer is None:
