@@ -1,0 +1,285 @@
+"""Issue 5, "live and backfill, one pipeline": a live camera and a backfilled recording of the
+same simulated window give the same observations and the same incidents.
+
+One simulated office (tests/support/live_backfill.py: kel-korumba, Monday 23 November 2026,
+06.25.40-06.29.03 WITA; the cleaner walks in and switches the lights on, a second person walks
+in, the interior camera's picture goes black at 06.27.50) is served live over the real RTSP
+server to a real `CameraWorker`, which records segments and analyses keyframes (one per second)
+into SQLite and PostgreSQL at once. Then `pantau analyze` reads (a) the worker's own segment
+files, the same bytes: at an explicit 1 fps in one process and in two, at an explicit 0.2 fps,
+and with the command's defaults; and (b) a `pantau sim record` of the same window (one frame
+per simulated second). Each goes to its own camera id and is compared with the live camera
+minute by minute over the minutes all of them cover whole (06.26, 06.27, 06.28: each run's
+first and last minute are partial).
+
+Tolerances, chosen from measurement (five live runs on this 2-core machine, some under a load
+average of 20-45):
+- presence (people_max >= 1) equal in >= 90 % of the minutes, i.e. all three here. Measured:
+  equal at every rate in these minutes. One walker alone, or people in the dark, are found in
+  only 0-25 % of samples; there 1 fps and 0.2 fps disagreed (live 0 of 59 samples, 0.2 fps 3
+  of 12), which is why the window has two walkers in a lit room.
+- lights_on, ir_mode (a black picture is grey: it reads as infrared) and the set of tamper
+  kinds equal in every minute: majorities and 20-second tamper runs, far from a tie here.
+- motion % within a factor of 3 (values under 0.05 % count as still). Motion is a mean over the
+  samples and depends on which frames are sampled; measured at most 1.6x (0.2 fps vs live).
+- coverage of a whole minute >= 54 s at every rate (samples x median interval); measured
+  57.5-60 s.
+- the incidents `pantau.incidents.rules.detect` derives from the whole minutes against the
+  office's calendar (intrusion before the 07.30 opening, tamper) equal in kind, start, end
+  and tamper kinds.
+Once the recording decodes whole, the same bytes at 1 fps give nearly the live rows (same
+light level, motion within 0.01 %; 57 instead of 59 samples in a minute, as `--sample-fps 1`
+skips a keyframe that comes less than 0.9 s after the last and the simulator's keyframes
+jitter); a `pantau sim record` of the window (other encoder settings, one frame per second)
+differs in people_mean by up to 0.2 and in light level by a few grey levels.
+The last test shows the comparison can fail: the same backfilled minutes labelled one minute
+late disagree with the live ones on lights, tamper and incidents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from pantau.cli import app
+from pantau.config.model import Settings
+from pantau.pipeline.health import State
+from pantau.pipeline.sinks import DbSink
+from pantau.registry.schedule import site_day
+from pantau.runtime import Runtime, open_runtime
+from pantau.sim.offices import SimOffice
+from pantau.store.db import transaction
+from pantau.store.models import Camera, Observation, Site
+from tests.conftest import BACKENDS
+from tests.support.live_backfill import (
+    DAY,
+    LIVE_FROM,
+    LIVE_UNTIL,
+    SITE,
+    LiveRun,
+    Row,
+    TeeSink,
+    agreement,
+    by_minute,
+    local,
+    office,
+    record_window,
+    run_live,
+    shifted,
+    whole_minutes,
+)
+from tests.support.live_backfill import incidents as rule_incidents
+
+MINUTE = timedelta(minutes=1)
+# How `pantau analyze` reads the segments: sample rate and worker processes. Two jobs split the
+# 20 segment files into two groups analysed side by side; the default is one job per core.
+RUNS = {
+    "seg-1": ["--sample-fps", "1", "--jobs", "1"],
+    "seg-1-2jobs": ["--sample-fps", "1", "--jobs", "2"],
+    "seg-0.2": ["--sample-fps", "0.2", "--jobs", "1"],
+    "seg-default": [],
+}
+CAMERAS = ("live", *RUNS, "simrec")
+
+
+@dataclass
+class Live:
+    office: SimOffice
+    runtimes: dict[str, Runtime]
+    cameras: dict[str, int]  # same ids in both databases
+    run: LiveRun
+    simrec: Path
+
+
+@pytest.fixture(scope="module")
+def live(
+    make_settings: Callable[[str], Settings], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    """One live run (about 3 minutes of wall time) shared by every test and both backends."""
+    o = office()
+    runtimes = {b: open_runtime(make_settings(b)) for b in BACKENDS}
+    ids: dict[str, dict[str, int]] = {}
+    for b, rt in runtimes.items():
+        with transaction(rt.sessions) as session:
+            site = session.scalar(select(Site).where(Site.slug == SITE))
+            cams = [
+                Camera(site=site, name=n, purpose="pelayanan", main_stream="rtsp://sim/x")
+                for n in CAMERAS
+            ]
+            session.add_all(cams)
+            session.flush()
+            ids[b] = {n: c.id for n, c in zip(CAMERAS, cams, strict=True)}
+    assert ids["sqlite"] == ids["postgresql"]
+    cameras = ids["sqlite"]
+    start, until = local(o, LIVE_FROM), local(o, LIVE_UNTIL)
+    tmp = tmp_path_factory.mktemp("live-backfill")
+    try:
+        run = run_live(
+            o,
+            runtimes["sqlite"].settings,
+            TeeSink(*(DbSink(rt, "live") for rt in runtimes.values())),
+            cameras["live"],
+            start=start,
+            until=until,
+            truth_dir=tmp / "truth",
+        )
+        simrec = record_window(o, start, until, tmp / "simrec")
+        yield Live(o, runtimes, cameras, run, simrec)
+    finally:
+        for rt in runtimes.values():
+            rt.close()
+
+
+def observations(rt: Runtime, camera_id: int) -> dict[datetime, Row]:
+    with rt.sessions() as session:
+        return by_minute(
+            session.scalars(
+                select(Observation)
+                .where(Observation.camera_id == camera_id)
+                .order_by(Observation.minute)
+            )
+        )
+
+
+def analyze(rt: Runtime, folder: Path, camera_id: int, extra: list[str]) -> dict[datetime, Row]:
+    """`pantau analyze FOLDER --camera ID [extra]` against this runtime's database."""
+    cfg = rt.settings.data_dir / f"analyze-{camera_id}.yaml"
+    cfg.write_text(
+        f"data_dir: {rt.settings.data_dir}\ndatabase:\n  url: {rt.settings.database_url}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["--config", str(cfg), "analyze", str(folder), "--camera", str(camera_id), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return observations(rt, camera_id)
+
+
+def scheduled_hours(rt: Runtime) -> Callable[[datetime], bool]:
+    """The office's opening hours from its calendar in the database (as the evaluator reads)."""
+    with rt.sessions() as session:
+        site = session.scalar(select(Site).where(Site.slug == SITE))
+        day = site_day(session, site, DAY)
+    zone = ZoneInfo(rt.settings.city.timezone)
+
+    def scheduled(minute: datetime) -> bool:
+        local = minute.astimezone(zone)
+        if local.date() != DAY or not day.working or day.opens is None or day.closes is None:
+            return False
+        return day.opens <= local.time() < day.closes
+
+    return scheduled
+
+
+def table(sets: dict[str, dict[datetime, Row]], minutes: list[datetime]) -> str:
+    """Per-minute facts side by side, for failure messages (and `pytest -s`)."""
+    lines = []
+    for m in minutes:
+        lines.append(f"{(m + timedelta(hours=8)):%H.%M} WITA")
+        for name, rows in sets.items():
+            r = rows.get(m)
+            if r is None:
+                lines.append(f"  {name:12} -")
+                continue
+            lines.append(
+                f"  {name:12} people {r['people_max']} ({r['people_mean']:.2f}) "
+                f"motion {r['motion_pct']:6.3f}% light {r['light_level']:6.1f} "
+                f"on {r['lights_on']!s:5} ir {r['ir_mode']!s:5} tamper {sorted(r['tamper'])} "
+                f"cov {r['coverage_seconds']:4.1f}s n {r['samples']:2} det {r['detector_runs']}"
+            )
+    return "\n".join(lines)
+
+
+def test_live_run_is_in_simulated_time_and_sees_the_window(live: Live, backend: str) -> None:
+    """The live rows are stamped with the simulated minutes and show what happened in them."""
+    rows = observations(live.runtimes[backend], live.cameras["live"])
+    minutes = sorted(rows)
+    start = local(live.office, LIVE_FROM).replace(second=0)
+    assert live.run.worker_state in (State.ONLINE, State.DEGRADED)
+    assert live.run.reconnects == 0  # a reconnect loses seconds: the minutes would not be whole
+    print(
+        f"live run: {live.run.frames_sent} frames sent; CPU {live.run.cpu_seconds:.1f} s in this "
+        f"process, {live.run.server_cpu_seconds:.1f} s in the RTSP server"
+    )
+    assert minutes == [start + k * MINUTE for k in range(5)], minutes  # 06.25 .. 06.29
+    assert all(r["source"] == "live" for r in rows.values())
+    report = table({"live": rows}, minutes)
+    print(report)
+    first, second, black = (rows[m] for m in minutes[1:4])
+    assert all(r["coverage_seconds"] >= 54 for r in (first, second, black)), report
+    assert rows[minutes[0]]["coverage_seconds"] <= 21, report  # joined at 06.25.40
+    assert rows[minutes[0]]["light_level"] < first["light_level"], report  # switched on in 06.25
+    assert first["people_max"] >= 1 and second["people_max"] >= 1, report
+    assert first["lights_on"] and second["lights_on"] and not black["lights_on"], report
+    assert second["tamper"] == {} and "covered" in black["tamper"], report
+    assert black["people_max"] == 0 and black["ir_mode"] and not second["ir_mode"], report
+    segments = sorted(live.run.segments.rglob("*.ts"))
+    assert len(segments) >= 18  # 10-second segments over 3 minutes
+
+
+# Fails today for three reasons outside this test (issue-5 report): the simulator's RTSP server
+# puts SPS/PPS before every IDR slice, so each keyframe of a recorded segment decodes as two
+# half pictures; `pantau analyze` aggregates each segment file on its own, so a minute spread
+# over six 10-s files keeps only the last file's seconds; and with --jobs 2 two groups both
+# write the minute where they meet (last writer wins). Strict: it fails loudly once they pass.
+SEGMENT_BUGS = pytest.mark.xfail(
+    strict=True,
+    reason="recorded keyframes split in two (sim RTSP config-interval), per-file minute "
+    "aggregation and groups meeting mid-minute in pantau analyze; see the issue-5 report",
+)
+
+
+@SEGMENT_BUGS
+@pytest.mark.parametrize("run", list(RUNS))
+def test_backfill_of_the_recorders_own_segments_matches_live(
+    live: Live, backend: str, run: str
+) -> None:
+    rt = live.runtimes[backend]
+    mine = observations(rt, live.cameras["live"])
+    back = analyze(rt, live.run.segments, live.cameras[run], RUNS[run])
+    minutes = whole_minutes(mine, back)
+    report = table({"live": mine, run: back}, sorted(mine))
+    print(report)
+    assert len(minutes) == 3, report
+    assert all(back[m]["source"] == "backfill" for m in minutes)
+    assert all(back[m]["coverage_seconds"] >= 54 for m in minutes), report
+    assert agreement(mine, back, minutes).problems() == [], report
+    hours = scheduled_hours(rt)
+    live_incidents = rule_incidents(mine, minutes, hours)
+    assert [k for k, *_ in live_incidents] == ["intrusion", "tamper"], live_incidents
+    assert rule_incidents(back, minutes, hours) == live_incidents, report
+
+
+def test_sim_recording_of_the_same_window_matches_live(live: Live, backend: str) -> None:
+    rt = live.runtimes[backend]
+    mine = observations(rt, live.cameras["live"])
+    rec = analyze(rt, live.simrec, live.cameras["simrec"], ["--sample-fps", "1"])
+    minutes = whole_minutes(mine, rec)
+    report = table({"live": mine, "simrec": rec}, sorted(mine))
+    print(report)
+    assert len(minutes) == 3, report
+    assert all(rec[m]["coverage_seconds"] >= 54 for m in minutes), report
+    assert agreement(mine, rec, minutes).problems() == [], report
+    hours = scheduled_hours(rt)
+    assert rule_incidents(rec, minutes, hours) == rule_incidents(mine, minutes, hours), report
+
+
+def test_the_comparison_notices_a_wrong_time_base(live: Live, backend: str) -> None:
+    """Labelled one minute late, the very same backfilled minutes no longer pass."""
+    rt = live.runtimes[backend]
+    mine = observations(rt, live.cameras["live"])
+    rec = analyze(rt, live.simrec, live.cameras["simrec"], ["--sample-fps", "1"])
+    late = shifted(rec, MINUTE)
+    minutes = [m for m in whole_minutes(mine, rec) if m in late]
+    problems = agreement(mine, late, minutes).problems()
+    assert any(p.startswith("lights") for p in problems), problems
+    assert any(p.startswith("tamper") for p in problems), problems
+    hours = scheduled_hours(rt)
+    assert rule_incidents(mine, minutes, hours) != rule_incidents(late, minutes, hours)
