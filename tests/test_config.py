@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pantau.config import ConfigError, Settings, load_settings
-from pantau.config.loader import format_loc
-from pantau.config.model import STREAM_SCHEMES
+from pantau.config.loader import ConfigError, format_loc, load_settings
+from pantau.config.model import STREAM_SCHEMES, Settings
 
 CAMERA = {
     "name": "Pintu depan",

@@ -716,6 +716,17 @@ def check_recompute(w: World, role: str, target: str, call: Call, r: httpx.Respo
     assert r.json()["total"] == 1 and r.json()["unchanged"] == 1
 
 
+def build_report(w: World, role: str, target: str) -> Call:
+    existing_verdict(w, target)
+    scope = f"kelurahan:{KELURAHAN[target]}"
+    return Call("GET", f"/api/reports?period={VERDICT_DAY}&scope={scope}")
+
+
+def check_report(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["scope"]["code"] == KELURAHAN[target]
+    assert w.site[target] in [s["site_id"] for s in r.json()["sites"]]
+
+
 MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/health"): Spec(everyone(200, anon=200), get("/api/health")),
     ("POST", "/api/auth/login"): Spec(
@@ -959,6 +970,7 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("POST", "/api/verdicts/recompute"): Spec(
         admin_only(200), build_recompute, action="verdict.recompute", check=check_recompute
     ),
+    ("GET", "/api/reports"): Spec(scoped(200), build_report, REGIONS, check=check_report),
 }
 
 

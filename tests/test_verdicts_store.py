@@ -355,28 +355,26 @@ def test_corrections_keep_the_verdict_and_the_latest_applies(fresh_runtime: Runt
         assert s.scalar(select(func.count()).select_from(VerdictHistory)) == 1
 
 
-def test_heavy_late_threshold_comes_from_the_city_setting() -> None:
+def test_heavy_late_threshold_is_one_setting() -> None:
     assert verdict_config(Settings()).heavy_late_after == time(10, 0)
-    city = Settings.model_validate({"city": {"late_threshold": "09.30"}})
-    assert verdict_config(city).heavy_late_after == time(9, 30)
-    both = Settings.model_validate(
-        {"city": {"late_threshold": "09.30"}, "verdicts": {"heavy_late_after": "10.15"}}
-    )
-    assert verdict_config(both).heavy_late_after == time(10, 15)
+    later = Settings.model_validate({"verdicts": {"heavy_late_after": "10.15"}})
+    assert verdict_config(later).heavy_late_after == time(10, 15)
+    again = Settings.model_validate_json(later.model_dump_json())  # as the hub's workers get it
+    assert verdict_config(again).heavy_late_after == time(10, 15)
 
 
-@pytest.mark.parametrize("late_threshold", ["09.00", "11.00"])
-def test_city_threshold_changes_the_status(fresh_runtime: Runtime, late_threshold: str) -> None:
+@pytest.mark.parametrize("threshold", ["09.00", "11.00"])
+def test_heavy_late_threshold_changes_the_status(fresh_runtime: Runtime, threshold: str) -> None:
     rt = fresh_runtime
     cam = add_camera(rt)
     site = site_id_of(rt)
     bulk_rows(rt, staffed_day(cam, arrive="09.30").list())
     rt.settings = Settings.model_validate(
-        rt.settings.model_dump() | {"city": {"late_threshold": late_threshold}}
+        rt.settings.model_dump() | {"verdicts": {"heavy_late_after": threshold}}
     )
     row = run(rt, site)
     assert row is not None
-    assert row.status == ("terlambat_berat" if late_threshold == "09.00" else "terlambat")
+    assert row.status == ("terlambat_berat" if threshold == "09.00" else "terlambat")
 
 
 # ---- the hub's periodic job -------------------------------------------------------------------

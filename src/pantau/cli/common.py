@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from pantau.config import ConfigError, Settings, load_settings
+from pantau.config.loader import ConfigError, load_settings
+from pantau.config.model import Settings
 from pantau.registry.cameras import CameraError
 from pantau.registry.secrets import SecretError
 from pantau.runtime import Runtime, open_runtime

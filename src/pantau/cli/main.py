@@ -28,6 +28,7 @@ from pantau.accounts.users import UserError, create_user
 from pantau.cli.common import EXIT_DATABASE, CliState, console, fail, open_rt, state
 from pantau.cli.report import report as report_cmd
 from pantau.cli.sim import sim_app
+from pantau.cli.verdicts import verdicts_app
 from pantau.registry.calendar import HARI, CalendarError, format_hhmm
 from pantau.registry.cameras import find_site
 from pantau.registry.schedule import site_days
@@ -64,6 +65,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")
+app.add_typer(verdicts_app, name="verdicts")
 app.command("report")(report_cmd)
 
 CLI_ACTOR = f"cli:{getpass.getuser()}"
@@ -472,6 +474,7 @@ def analyze(
     from pantau.pipeline.backfill_pool import backfill
     from pantau.pipeline.camera import CameraSpec, make_analyzer, zones_of
     from pantau.pipeline.sinks import DbSink
+    from pantau.verdicts.store import recompute_range
 
     if start is not None and start.tzinfo is None:
         fail("--start needs a time zone, e.g. 2026-11-30T07:00:00+08:00")
@@ -519,6 +522,16 @@ def analyze(
         since, until = footage_span(footage)
         with transaction(rt.sessions) as session:
             incidents = evaluate_range(session, rt.settings, camera, since, until, footage)
+        zone = ZoneInfo(rt.settings.city.timezone)
+        with transaction(rt.sessions) as session:
+            site_id = session.get(Camera, camera).site_id
+            recompute_range(
+                session,
+                rt.settings,
+                since.astimezone(zone).date(),
+                min(until.astimezone(zone).date(), datetime.now(zone).date()),
+                [site_id],
+            )
         with transaction(rt.sessions) as session:
             audit.record(
                 session,

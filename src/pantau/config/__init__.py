@@ -1,6 +1,5 @@
-"""Configuration: one YAML file validated by pydantic, with defaults for everything."""
+"""Configuration: one YAML file validated by pydantic, with defaults for everything.
 
-from pantau.config.loader import ConfigError, LoadedConfig, load_settings
-from pantau.config.model import CameraConfig, Settings
-
-__all__ = ["CameraConfig", "ConfigError", "LoadedConfig", "Settings", "load_settings"]
+`pantau.config.model` (the tree), `.loader` (file + environment), `.section` (the base class,
+importable by packages whose settings hang under the tree without an import cycle).
+"""

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -18,13 +15,10 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from pantau.config.section import Section
+from pantau.verdicts.config import VerdictConfig
+
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
-
-
-class Section(BaseModel):
-    """Extra keys are kept (not rejected) so the loader can warn about each one with its path."""
-
-    model_config = ConfigDict(extra="allow", validate_default=True)
 
 
 def check_stream_url(value: str | None) -> str | None:
@@ -78,7 +72,6 @@ class CityConfig(Section):
     name: str = "Kota Kendari"
     timezone: str = "Asia/Makassar"
     timezone_label: str = "WITA"
-    late_threshold: str = "10.00"
 
     @field_validator("timezone")
     @classmethod
@@ -183,14 +176,6 @@ class AnalyticsConfig(Section):
     )
 
 
-def _verdict_config(value: Any = None) -> Section:
-    """`verdicts:` as a `pantau.verdicts.config.VerdictConfig`, imported here and not at the top
-    because that module imports `Section` from this one (a top-level import is circular)."""
-    from pantau.verdicts.config import VerdictConfig
-
-    return value if isinstance(value, VerdictConfig) else VerdictConfig.model_validate(value or {})
-
-
 class Settings(Section):
     data_dir: Path = Field(default=Path("data"), description="Database, keys and recordings")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -202,8 +187,8 @@ class Settings(Section):
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
-    verdicts: Annotated[Section, BeforeValidator(_verdict_config)] = Field(
-        default_factory=_verdict_config, description="Opening-hours verdicts (VerdictConfig)"
+    verdicts: VerdictConfig = Field(
+        default_factory=VerdictConfig, description="Opening-hours verdicts (docs/verdicts.md)"
     )
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
@@ -59,6 +59,7 @@ class AnalyzerSettings:
     person_margin: float = 0.25  # grow known person boxes by this much of their size
     wide_motion: float = 0.35  # motion spanning more of the frame: look at all of it
     crop_padding: float = 0.6
+    barren_seconds: float = 30.0  # motion where a look just found nobody is not looked at again
     persist_seconds: float = 600.0  # a lit, unchanged person the detector lost stays counted
     persist_similarity: float = (
         0.8  # ... while their patch correlates this well with the last sighting
@@ -169,6 +170,7 @@ class CameraAnalyzer:
         self._pending_region: Box | None = None  # unexplained motion not yet looked at
         self._seen: list[_Person] = []
         self._last_at: datetime | None = None
+        self._barren: list[tuple[Box, datetime]] = []  # (frame pixels, until): looked, nobody
         self.detector_runs = 0
 
     @property
@@ -177,8 +179,13 @@ class CameraAnalyzer:
 
     # ---- when to look -------------------------------------------------------------------
 
-    def _unexplained(self, boxes: Sequence[Box], scale: float) -> list[Box]:
+    def _unexplained(self, boxes: Sequence[Box], scale: float, at: datetime) -> list[Box]:
+        """Motion that may be news: not a known person moving, and not inside a place looked
+        at moments ago where the detector found nobody (a curtain, a screen, a person it
+        cannot see — looking again every frame would find nobody again, at full price)."""
+        self._barren = [(r, until) for r, until in self._barren if at < until]
         known = [_grow(p, self.settings.person_margin, scale) for p in self._people]
+        known += [(r[0] * scale, r[1] * scale, r[2] * scale, r[3] * scale) for r, _ in self._barren]
         return [
             b
             for b in boxes
@@ -199,7 +206,9 @@ class CameraAnalyzer:
         gh, gw = frame.grey.shape[:2]
         h, w = frame.bgr.shape[:2]
         news = (
-            self._unexplained(motion.boxes, gw / w) if motion.fraction >= s.motion_trigger else []
+            self._unexplained(motion.boxes, gw / w, at)
+            if motion.fraction >= s.motion_trigger
+            else []
         )
         if news:
             x0, y0 = min(b[0] for b in news), min(b[1] for b in news)
@@ -315,10 +324,14 @@ class CameraAnalyzer:
                 self._seen = self._update(self._look_full(frame.bgr), frame, None, lit)
                 self._last_full = at
                 self._pending_region = None
+                self._barren = []
             elif look:
                 assert roi is not None
                 lit = light.lights_on is True and not ir
-                self._seen = self._update(self._look_region(frame.bgr, roi), frame, roi, lit)
+                found = self._look_region(frame.bgr, roi)
+                if not found:
+                    self._barren.append((roi, at + timedelta(seconds=self.settings.barren_seconds)))
+                self._seen = self._update(found, frame, roi, lit)
             if look == "motion":
                 self._last_motion_look = at
         self._last_at = at

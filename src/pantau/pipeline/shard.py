@@ -67,8 +67,8 @@ def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None
     sink = DbSink(rt, worker_name=f"{os.uname().nodename}:{os.getpid()}/shard{index}")
     workers: dict[int, CameraWorker] = {}
     next_retention = time.monotonic() + 30.0
-    # One evaluator for the whole hub; it reads every camera, not just shard 0's.
-    evaluator = _start_incidents(rt, stop) if index == 0 else None
+    # One of each for the whole hub (they read every camera and site, not just shard 0's).
+    services = _start_services(rt, stop) if index == 0 else []
     try:
         while not stop.is_set():
             try:
@@ -94,19 +94,23 @@ def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None
             worker.stop()
         for worker in workers.values():
             worker.join(timeout=settings.ingest.stall_seconds + 5)
-        if evaluator is not None:
-            evaluator.join(timeout=10)  # it stops after the camera it is on
+        for thread in services:
+            thread.join(timeout=10)  # each stops after the camera or day it is on
         rt.close()
 
 
-def _start_incidents(rt: Runtime, stop: MpEvent) -> threading.Thread | None:
+def _start_services(rt: Runtime, stop: MpEvent) -> list[threading.Thread]:
+    """Incident evaluation and verdict recomputation, next to the cameras of shard 0."""
     from pantau.incidents.evaluator import start_evaluator
+    from pantau.verdicts.scheduler import start_scheduler
 
-    try:
-        return start_evaluator(rt, stop)
-    except Exception:  # recording must go on even if incidents cannot be evaluated
-        log.exception("could not start the incident evaluator")
-        return None
+    started = []
+    for name, start in (("incident evaluator", start_evaluator), ("verdicts", start_scheduler)):
+        try:
+            started.append(start(rt, stop))
+        except Exception:  # recording must go on even if these cannot run
+            log.exception("could not start the %s", name)
+    return started
 
 
 def _retention(rt: Runtime) -> None:

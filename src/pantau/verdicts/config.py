@@ -12,8 +12,10 @@ from datetime import time
 
 from pydantic import Field, field_validator, model_validator
 
-from pantau.config.model import Section
+from pantau.config.section import Section
 from pantau.registry.calendar import parse_hhmm
+
+SCHEDULING = {"lookback_days", "interval_seconds"}  # when to recompute, not how: not in digest
 
 
 class VerdictConfig(Section):
@@ -96,6 +98,13 @@ class VerdictConfig(Section):
         "called late, not open or closed early",
     )
 
+    lookback_days: int = Field(
+        default=7, ge=1, le=92, description="The hub recomputes changed verdicts this far back"
+    )
+    interval_seconds: float = Field(
+        default=300, ge=10, le=86400, description="How often the hub looks for changed days"
+    )
+
     @field_validator("earliest", "latest", "heavy_late_after", mode="before")
     @classmethod
     def _hhmm(cls, value: object) -> object:
@@ -131,6 +140,6 @@ class VerdictConfig(Section):
     def digest(self) -> str:
         """Short fingerprint of the settings, stored with each verdict: a verdict computed with
         other thresholds is told apart from one computed with these."""
-        data = self.model_dump(mode="json")
+        data = self.model_dump(mode="json", exclude=SCHEDULING)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -18,6 +18,7 @@ from pantau.accounts.scope import Scope as AccessScope
 from pantau.config.model import Settings
 from pantau.store.models import Site, SiteKind, VerdictRow
 from pantau.verdicts.report import Period, Report, Scope, SiteInfo, build_report
+from pantau.verdicts.store import verdict_config
 
 OFFICES = (SiteKind.KANTOR_KELURAHAN, SiteKind.KANTOR_KECAMATAN, SiteKind.KANTOR_OPD)
 
@@ -86,5 +87,5 @@ def make_report(
         today=local_today(settings),
         tz=settings.city.timezone,
         tz_label=settings.city.timezone_label,
-        heavy_late_after=settings.verdicts.heavy_late_after,
+        heavy_late_after=verdict_config(settings).heavy_late_after,
     )

@@ -26,8 +26,6 @@ from pantau.verdicts.store import dirty_days, local_today, recompute_pairs
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOOKBACK_DAYS = 7
-DEFAULT_INTERVAL_SECONDS = 300.0
 FIRST_DELAY_SECONDS = 30.0
 
 
@@ -38,11 +36,11 @@ class Waitable(Protocol):
 
 def lookback_days(settings: Settings) -> int:
     """`verdicts.lookback_days` once VerdictConfig has it; 7 until then."""
-    return int(getattr(settings.verdicts, "lookback_days", DEFAULT_LOOKBACK_DAYS))
+    return settings.verdicts.lookback_days
 
 
 def interval_seconds(settings: Settings) -> float:
-    return float(getattr(settings.verdicts, "interval_seconds", DEFAULT_INTERVAL_SECONDS))
+    return settings.verdicts.interval_seconds
 
 
 @dataclass

@@ -98,15 +98,8 @@ REASON_LABELS = {
 
 
 def verdict_config(settings: Settings) -> VerdictConfig:
-    """`settings.verdicts`, with `heavy_late_after` taken from `city.late_threshold` unless the
-    verdict settings set it themselves: the city's threshold is the one place to change it."""
-    cfg = settings.verdicts
-    assert isinstance(cfg, VerdictConfig)
-    if "heavy_late_after" in cfg.model_fields_set:
-        return cfg
-    return VerdictConfig.model_validate(
-        cfg.model_dump() | {"heavy_late_after": settings.city.late_threshold}
-    )
+    """The verdict settings (`verdicts:`; `verdicts.heavy_late_after` is the city's 10.00)."""
+    return settings.verdicts
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -33,7 +33,11 @@ def _area(scope_text: str | None, caller: AccessScope, request: Request) -> Scop
     own = Scope("kecamatan" if caller.role.value == "camat" else "kelurahan", caller.code)
     if asked.kind == "city":
         return own
-    if asked.kind != own.kind or (asked.code or "").casefold() != (own.code or "").casefold():
+    code, mine = (asked.code or "").casefold(), (own.code or "").casefold()
+    inside = code == mine if asked.kind == own.kind else code.startswith(mine + ".")
+    if asked.kind == "kecamatan" and own.kind == "kelurahan":
+        inside = False
+    if not inside:  # a kelurahan of the camat's own kecamatan is inside (codes nest)
         raise Forbidden(f"GET {request.url.path}", "scope", scope_text)
     return asked
 
