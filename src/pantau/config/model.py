@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from pantau.config.section import Section
 from pantau.verdicts.config import VerdictConfig
+from pantau.verdicts.delivery import ReportDeliveryConfig
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https", "file")
 
@@ -176,6 +177,12 @@ class AnalyticsConfig(Section):
     )
 
 
+class ReportsConfig(Section):
+    """Opening-hours reports: email delivery of the daily summary and the monthly report."""
+
+    delivery: ReportDeliveryConfig = Field(default_factory=ReportDeliveryConfig)
+
+
 class Settings(Section):
     data_dir: Path = Field(default=Path("data"), description="Database, keys and recordings")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -187,6 +194,9 @@ class Settings(Section):
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    reports: ReportsConfig = Field(
+        default_factory=lambda: ReportsConfig(), description="Report delivery by email"
+    )
     verdicts: VerdictConfig = Field(
         default_factory=VerdictConfig, description="Opening-hours verdicts (docs/verdicts.md)"
     )

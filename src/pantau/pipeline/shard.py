@@ -99,13 +99,24 @@ def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None
         rt.close()
 
 
+def _settings_json(settings: Settings) -> str:
+    """The settings for a worker process, secrets included (pydantic masks SecretStr as
+    "**********" in JSON, which would hand the worker a wrong SMTP password)."""
+    return settings.model_dump_json(context={"reveal": True}, round_trip=True)
+
+
 def _start_services(rt: Runtime, stop: MpEvent) -> list[threading.Thread]:
-    """Incident evaluation and verdict recomputation, next to the cameras of shard 0."""
+    """Incidents, verdicts and report mail: once per hub, next to the cameras of shard 0."""
     from pantau.incidents.evaluator import start_evaluator
+    from pantau.verdicts.mailer import start_mailer
     from pantau.verdicts.scheduler import start_scheduler
 
     started = []
-    for name, start in (("incident evaluator", start_evaluator), ("verdicts", start_scheduler)):
+    for name, start in (
+        ("incident evaluator", start_evaluator),
+        ("verdicts", start_scheduler),
+        ("report mailer", start_mailer),
+    ):
         try:
             started.append(start(rt, stop))
         except Exception:  # recording must go on even if these cannot run
@@ -134,7 +145,7 @@ class ShardManager:
         self._procs = [
             ctx.Process(
                 target=run_shard,
-                args=(settings.model_dump_json(), i, self.count, self._stop),
+                args=(_settings_json(settings), i, self.count, self._stop),
                 name=f"pantau-shard{i}",
                 daemon=True,
             )

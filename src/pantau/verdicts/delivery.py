@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    SerializationInfo,
+    field_serializer,
+    field_validator,
+)
 
 from pantau.registry.calendar import parse_hhmm
 from pantau.verdicts.labels import fmt_number, fmt_rate, hhmm, label, status_label
@@ -146,6 +154,14 @@ class ReportDeliveryConfig(BaseModel):
     @classmethod
     def _sender(cls, value: str) -> str:
         return _addresses([value])[0]
+
+    @field_serializer("password", when_used="json")
+    def _password(self, value: SecretStr | None, info: SerializationInfo) -> str | None:
+        """Masked in JSON, except for the hub's own worker processes (context reveal)."""
+        if value is None:
+            return None
+        reveal = isinstance(info.context, dict) and info.context.get("reveal")
+        return value.get_secret_value() if reveal else str(value)
 
     def kind(self, kind: Kind) -> _Kind:
         return {"daily": self.daily, "weekly": self.weekly, "monthly": self.monthly}[kind]
