@@ -32,24 +32,25 @@ from pantau.sim.live import LiveCamera, LiveCameraSpec, LiveSim, free_udp_port
 from pantau.sim.offices import SimConfig, SimOffice, make_scene, parse_event, select_offices
 from pantau.sim.profiles import OfficeSim
 
-# Monday 23 November 2026 at a punctual office (kel-korumba): the cleaner walks in at 06.25.29
-# WITA and switches the lights on at 06.25.49; a second person walks in at 06.25.45 (an intruder
-# on command) and at 06.27.50 the interior camera's picture goes black (a tamper on command).
-# The stream starts at 06.25.40, so the switch-on falls in the warm-up minute, and the three
-# whole minutes differ: 06.26 and 06.27 lit with two people walking about, 06.28 black. All
-# before the scheduled 07.30 opening: the incident rules see an intrusion (06.26-06.27) and a
-# tamper (from 06.28).
-# Why two walkers in a lit room: the detector finds one walking person in only some frames
-# (measured: one in three to one in fifteen, fewer in the dark), so one alone is a coin toss at
-# one sample per 5 s. Why a black picture rather than a cloth over the lens: the simulated
-# cloth is grainy (about 30 KB a frame) and on a busy machine the simulator's UDP hop to the
-# RTSP server then loses packets.
+# Monday 23 November 2026 at a punctual office (kel-korumba), just after the scheduled 16.00
+# closing: two staff members are still at their desks with the lights on, a third person walks
+# in at 16.00.15 for 90 s (an intruder on command) and at 16.01.50 the interior camera's picture
+# goes black (a tamper on command). The stream starts at 15.59.40; its three whole minutes
+# differ: 16.00 and 16.01 lit with people (outside the scheduled hours: an intrusion for the
+# incident rules), 16.02 black (a tamper).
+# Why not the morning arrival: one person walking in, or people in a room still dark, are found
+# in only some frames (measured: none to two in three), so whether a minute has anyone depends
+# on which frames were sampled; at one sample per 5 s such minutes disagreed with the live ones
+# in 2 of 5 sampling phases. Seated staff in a lit room are found at every phase and rate.
+# Why a black picture rather than a cloth over the lens: the simulated cloth is grainy (about
+# 30 KB a frame) and on a busy machine the simulator's UDP hop to the RTSP server then loses
+# packets.
 SITE = "kel-korumba"
 DAY = date(2026, 11, 23)
 VIEW = "interior"
-EVENTS = (f"intruder@{DAY} 06.25.45+3", f"blackout@{DAY} 06.27.50+10/{VIEW}")
-LIVE_FROM = "06.25.40"  # 20 s before 06.26: connecting and warming up happen in 06.25
-LIVE_UNTIL = "06.29.03"  # 3 s into 06.29, so 06.28 is whole
+EVENTS = (f"intruder@{DAY} 16.00.15+1.5", f"blackout@{DAY} 16.01.50+10/{VIEW}")
+LIVE_FROM = "15.59.40"  # 20 s before 16.00: connecting and warming up happen in 15.59
+LIVE_UNTIL = "16.03.03"  # 3 s into 16.03, so 16.02 is whole
 CAMERA_FPS = 5.0  # light on a shared machine; the simulator's GOP is one second at any rate
 
 
@@ -62,7 +63,7 @@ def office() -> SimOffice:
 
 
 def local(o: SimOffice, hhmmss: str) -> datetime:
-    """'06.25.40' on DAY in the office's zone -> aware UTC."""
+    """'15.59.40' on DAY in the office's zone -> aware UTC."""
     h, m, s = (int(v) for v in hhmmss.split("."))
     return o.world.local(DAY, h + m / 60 + s / 3600)
 
@@ -72,7 +73,7 @@ def receiver_clock(clock: WindowClock) -> Iterator[None]:
     """Make the stream reader's "now" the simulator's clock.
 
     A live packet is stamped with the time it arrives (docs/time.md); for the frames of a
-    simulated 06.26 to be stamped 06.26, the receiver has to live in simulated time too, as a
+    simulated 16.00 to be stamped 16.00, the receiver has to live in simulated time too, as a
     real deployment at that hour would. Only `datetime.now` inside pantau.media.reader changes.
     """
 
