@@ -107,3 +107,56 @@ def test_analyze_refuses_mixed_cameras_and_files_without_time(tmp_path, recorded
     shutil.copy(next((recorded_day / "kel-mandonga" / "interior").glob("*.mp4")), bare)
     out = runner.invoke(app, ["analyze", str(bare), "--camera", "1"])
     assert out.exit_code != 0 and "no time information" in out.output and "--start" in out.output
+
+
+def _segments(folder, start, seconds: int = 150, every: int = 10):
+    """Recorder-like 10 s MPEG-TS segments named <camera>/<date>/<HHMMSS>_<ms>Z.ts."""
+    import subprocess
+    from datetime import timedelta
+
+    tmp = folder / "split"
+    tmp.mkdir(parents=True)
+    subprocess.run(
+        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi",
+         "-i", "testsrc2=size=640x360:rate=5", "-t", str(seconds), "-c:v", "libx264",
+         "-preset", "ultrafast", "-g", "5", "-bf", "0", "-pix_fmt", "yuv420p",
+         "-f", "segment", "-segment_time", str(every), "-reset_timestamps", "1",
+         str(tmp / "%03d.ts")],
+        check=True,
+    )  # fmt: skip
+    out = folder / "7" / start.strftime("%Y-%m-%d")
+    out.mkdir(parents=True)
+    for k, part in enumerate(sorted(tmp.glob("*.ts"))):
+        at = start + timedelta(seconds=k * every)
+        part.rename(out / f"{at:%H%M%S}_000Z.ts")
+    return folder / "7"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_minutes_spanning_segment_files_are_whole(tmp_path, jobs):
+    """A minute spread over six 10 s recorder segments is one row with all their samples,
+    whether one worker reads them all or two split the files between them."""
+    from datetime import UTC, datetime, timedelta
+
+    from pantau.pipeline.backfill import ResumeLog, discover, plan
+    from pantau.pipeline.backfill_pool import backfill
+    from pantau.pipeline.camera import CameraSpec
+
+    start = datetime(2026, 11, 23, 0, 0, 30, tzinfo=UTC)  # 08.00.30 WITA: minutes straddle files
+    folder = _segments(tmp_path, start)
+    groups = plan(discover(folder, None), jobs)
+    assert len(groups) == jobs
+    rows: list[dict] = []
+    settings = Settings.model_validate({"data_dir": str(tmp_path / "data")})
+    backfill(
+        groups, CameraSpec(id=7, name="c", url=""), settings, rows.extend,
+        ResumeLog(tmp_path / "resume"), sample_fps=0.2,
+    )  # fmt: skip
+    by_minute: dict = {}
+    for r in rows:
+        assert r["minute"] not in by_minute, f"minute {r['minute']} written twice"
+        by_minute[r["minute"]] = r
+    whole = [start + timedelta(seconds=30 + 60 * k) for k in range(2)]  # 00:01, 00:02
+    for m in whole:
+        assert by_minute[m]["samples"] == 12, (m, by_minute[m]["samples"])
+        assert by_minute[m]["coverage_seconds"] == 60

@@ -13,7 +13,7 @@ camera minute by minute over the minutes all of them cover whole (16.00, 16.01, 
 run's first and last minute are partial).
 
 Tolerances, chosen from measurement (six live runs on this 2-core machine, some under a load
-average of 20-45; the segment comparisons measured with the fixes named at SEGMENT_BUGS):
+average of 20-45; the segment comparisons measured after the three segment fixes of issue 5):
 - presence (people_max >= 1) equal in >= 90 % of the minutes, i.e. all three here. Measured:
   equal at every rate. Where people are found in only some frames (one walker, a dark room)
   the sample rate decides: in the morning arrival (06.26 WITA) 0.2 fps found nobody in 2 of 5
@@ -228,19 +228,6 @@ def test_live_run_is_in_simulated_time_and_sees_the_window(live: Live, backend: 
     assert len(segments) >= 18  # 10-second segments over 3 minutes
 
 
-# Fails today for three reasons outside this test (issue-5 report): the simulator's RTSP server
-# puts SPS/PPS before every IDR slice, so each keyframe of a recorded segment decodes as two
-# half pictures; `pantau analyze` aggregates each segment file on its own, so a minute spread
-# over six 10-s files keeps only the last file's seconds; and with --jobs 2 two groups both
-# write the minute where they meet (last writer wins). Strict: it fails loudly once they pass.
-SEGMENT_BUGS = pytest.mark.xfail(
-    strict=True,
-    reason="recorded keyframes split in two (sim RTSP config-interval), per-file minute "
-    "aggregation and groups meeting mid-minute in pantau analyze; see the issue-5 report",
-)
-
-
-@SEGMENT_BUGS
 @pytest.mark.parametrize("run", list(RUNS))
 def test_backfill_of_the_recorders_own_segments_matches_live(
     live: Live, backend: str, run: str

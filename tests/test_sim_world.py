@@ -189,3 +189,22 @@ def test_events_on_command_from_the_cli_syntax():
     for bad in ("explode@2026-11-24 10.00", "cover 2026-11-24", "cover@2026-11-24 10.00+x"):
         with pytest.raises(SimError):
             parse_event(bad)
+
+
+def test_ground_truth_of_a_day_with_a_tamper_event_is_written(tmp_path):
+    """A tamper event carries its own `kind`; writing it once crashed the writer."""
+    from pantau.sim.groundtruth import GroundTruthWriter, read
+    from pantau.sim.offices import SimConfig, parse_event, select_offices
+    from pantau.sim.profiles import OfficeSim
+
+    event = parse_event("cover@2026-11-23 10.00+5")
+    [office] = select_offices(
+        SimConfig(offices=[OfficeSim(site="kel-kambu", random_events=False, events=[event])])
+    )
+    plan, facts = office.world.day(date(2026, 11, 23))
+    GroundTruthWriter(tmp_path / "gt.jsonl").write_day(plan, facts, office.world.zone)
+    tampers = [e for e in read(tmp_path / "gt.jsonl") if "tamper" in e["type"]]
+    assert [(e["type"], e["kind"], e["wita"]) for e in tampers] == [
+        ("tamper_start", "cover", "2026-11-23 10.00.00 WITA"),
+        ("tamper_end", "cover", "2026-11-23 10.05.00 WITA"),
+    ]

@@ -138,7 +138,17 @@ def plan(sources: list[Source], jobs: int) -> list[list[Piece]]:
         return [[Piece(s) for s in sources]]
     if len(sources) >= jobs:
         size = -(-len(sources) // jobs)
-        return [[Piece(s) for s in sources[i : i + size]] for i in range(0, len(sources), size)]
+        groups = [[Piece(s) for s in sources[i : i + size]] for i in range(0, len(sources), size)]
+        for before, after in pairwise(groups):
+            # The minute where two groups meet is written by one of them only: the earlier
+            # group also reads the later group's first file up to the next whole minute.
+            first = after[0].source
+            edge = first.start.replace(second=0, microsecond=0)
+            if edge < first.start:
+                edge += timedelta(minutes=1)
+                before.append(Piece(first, end=edge))
+            after[0] = Piece(first, begin=edge)
+        return groups
     groups: list[list[Piece]] = []
     per_file = max(1, jobs // len(sources))
     for s in sources:
@@ -165,15 +175,20 @@ def analyze_piece(
     *,
     sample_fps: float,
     advance: Callable[[float], None] | None = None,
+    minutes: MinuteAggregator | None = None,
 ) -> int:
     """Analyse one piece; returns the number of observation rows written.
+
+    `minutes`: the aggregator of the group this piece belongs to — a minute often spans two
+    recorder segments, so the caller keeps one across the files of a run and flushes it at
+    the end (`finish_group`). Without it the piece is aggregated and flushed on its own.
 
     Frames from `WARMUP` before the piece's begin are shown to the analyzer (motion seeds its
     background, tamper learns the view) but not counted, so a cut changes the rows next to it
     as little as possible. Time comes only from the file: its start plus frame timestamps.
     """
     source = piece.source
-    agg = MinuteAggregator(camera_id, source="backfill")
+    agg = minutes or MinuteAggregator(camera_id, source="backfill")
     written = 0
     last_at = piece.begin or source.start
     skip_before = piece.begin - WARMUP if piece.begin else None
@@ -220,13 +235,19 @@ def analyze_piece(
             frame = reader.sample_pending()
             if frame is not None and (piece.end is None or frame.at < piece.end):
                 take(frame)
-    rows = agg.flush()
-    if rows:
-        write(rows)
-        written += len(rows)
+    if minutes is None:
+        written += finish_group(agg, write)
     if advance and piece.end is not None and piece.end > last_at:
         advance((piece.end - last_at).total_seconds())
     return written
+
+
+def finish_group(minutes: MinuteAggregator, write: Callable[[list[dict]], None]) -> int:
+    """Write the last, open minute of a run of pieces."""
+    rows = minutes.flush()
+    if rows:
+        write(rows)
+    return len(rows)
 
 
 def analyze_source(

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from pantau.config.model import Settings
-from pantau.pipeline.backfill import BackfillError, Piece, ResumeLog, analyze_piece
+from pantau.pipeline.backfill import BackfillError, Piece, ResumeLog, analyze_piece, finish_group
 from pantau.pipeline.camera import CameraSpec, make_analyzer
+from pantau.pipeline.observe import MinuteAggregator
 
 _events: Any = None  # the worker's end of the queue (set by the pool initializer)
 
@@ -38,6 +39,7 @@ def _run(
     if analyzer is None:
         raise BackfillError("analytics are disabled in the configuration (analytics.enabled)")
     total = 0
+    minutes = MinuteAggregator(spec.id, source="backfill")
     for index, (piece, resume) in enumerate(zip(pieces, resumes, strict=True)):
         total += analyze_piece(
             piece,
@@ -47,7 +49,9 @@ def _run(
             resume,
             sample_fps=sample_fps,
             advance=lambda s: _events.put(("advance", key, 0, s)),
+            minutes=minutes,
         )
+    total += finish_group(minutes, lambda rows: _events.put(("rows", key, len(pieces) - 1, rows)))
     _events.put(("passes", key, 0, analyzer.detector_runs))
     return total
 
@@ -137,19 +141,27 @@ def backfill(
     if analyzer is None:
         raise BackfillError("analytics are disabled in the configuration (analytics.enabled)")
     total = 0
-    for piece in groups[0] if groups else []:
+    minutes = MinuteAggregator(spec.id, source="backfill")
+    pieces = groups[0] if groups else []
 
-        def write_and_mark(rows: list[dict], piece: Piece = piece) -> None:
+    def writer(piece: Piece) -> Callable[[list[dict]], None]:
+        def write_and_mark(rows: list[dict]) -> None:
             write(rows)
             log.mark(spec.id, piece.source.path, rows[-1]["minute"], piece.begin)
 
+        return write_and_mark
+
+    for piece in pieces:
         total += analyze_piece(
             piece,
             spec.id,
             analyzer,
-            write_and_mark,
+            writer(piece),
             log.done_until(spec.id, piece.source.path, piece.begin),
             sample_fps=sample_fps,
             advance=advance,
+            minutes=minutes,
         )
+    if pieces:
+        total += finish_group(minutes, writer(pieces[-1]))
     return total, analyzer.detector_runs

@@ -30,7 +30,7 @@ def utc(at: datetime) -> str:
 def day_events(plan: DayPlan, truth: TruthDay, zone: ZoneInfo) -> list[dict[str, Any]]:
     """All events of one planned day, sorted by time (the `day` summary line first)."""
 
-    def ev(at: datetime, kind: str, **extra: Any) -> dict[str, Any]:
+    def ev(at: datetime, kind: str, /, **extra: Any) -> dict[str, Any]:  # extra may hold kind
         return {
             "utc": utc(at),
             "wita": wita(at, zone),

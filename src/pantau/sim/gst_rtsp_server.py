@@ -45,7 +45,9 @@ def launch(src: str) -> str:
             f"( udpsrc address=127.0.0.1 port={int(src[4:])} "
             'caps="video/mpegts,systemstream=(boolean)true,packetsize=(int)188" '
             "! tsdemux ! h264parse ! valve name=v drop=false "
-            "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+            # x264 repeats SPS/PPS at each keyframe already; -1 would add them again before
+            # every IDR *slice*, and a recorded keyframe then decodes as two half pictures
+            "! rtph264pay name=pay0 pt=96 config-interval=0 )"
         )
     head = (
         f"multifilesrc location={src} loop=true "
