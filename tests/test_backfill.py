@@ -109,8 +109,8 @@ def test_analyze_refuses_mixed_cameras_and_files_without_time(tmp_path, recorded
     assert out.exit_code != 0 and "no time information" in out.output and "--start" in out.output
 
 
-def _segments(folder, start, seconds: int = 150, every: int = 10):
-    """Recorder-like 10 s MPEG-TS segments named <camera>/<date>/<HHMMSS>_<ms>Z.ts."""
+def _segments(folder, start, seconds: int = 150, every: int = 7):
+    """Recorder-like MPEG-TS segments named <camera>/<date>/<HHMMSS>_<ms>Z.ts."""
     import subprocess
     from datetime import timedelta
 
@@ -134,8 +134,9 @@ def _segments(folder, start, seconds: int = 150, every: int = 10):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_minutes_spanning_segment_files_are_whole(tmp_path, jobs):
-    """A minute spread over six 10 s recorder segments is one row with all their samples,
-    whether one worker reads them all or two split the files between them."""
+    """A minute spread over several recorder segments is one row with all their samples,
+    whether one worker reads them all or two split the files between them (the second group
+    starts at 00:01:26, so five of its files lie before the minute where the groups meet)."""
     from datetime import UTC, datetime, timedelta
 
     from pantau.pipeline.backfill import ResumeLog, discover, plan

@@ -194,10 +194,12 @@ class StreamReader:
         live: bool = True,
         start_time: datetime | None = None,
         keyframe_every: float = 0.0,
+        keyframe_after: datetime | None = None,
     ) -> None:
         """`keyframe_every` (keyframes mode): decode a keyframe only when at least that many
         seconds of stream time have passed since the last decoded one (within 10 %), so a
         backfill sampling every 5 s of footage with a keyframe every second decodes one in five.
+        `keyframe_after`: when the last one was decoded, from the previous file of a run.
         """
         if sample not in ("keyframes", "fps"):
             raise ValueError(f"sample must be 'keyframes' or 'fps', not {sample!r}")
@@ -212,7 +214,7 @@ class StreamReader:
         self.sample_mode = sample
         self.sample_fps = sample_fps
         self.keyframe_every = max(0.0, keyframe_every)
-        self._last_keyframe_at: datetime | None = None
+        self._last_keyframe_at: datetime | None = keyframe_after
         self.analytics_width = analytics_width
         self.live = live
         self.start_time = start_time

@@ -141,13 +141,16 @@ def plan(sources: list[Source], jobs: int) -> list[list[Piece]]:
         groups = [[Piece(s) for s in sources[i : i + size]] for i in range(0, len(sources), size)]
         for before, after in pairwise(groups):
             # The minute where two groups meet is written by one of them only: the earlier
-            # group also reads the later group's first file up to the next whole minute.
-            first = after[0].source
-            edge = first.start.replace(second=0, microsecond=0)
-            if edge < first.start:
-                edge += timedelta(minutes=1)
-                before.append(Piece(first, end=edge))
-            after[0] = Piece(first, begin=edge)
+            # group also reads the later group's files up to the next whole minute, and the
+            # later group uses them only to warm up.
+            first = after[0].source.start
+            edge = first.replace(second=0, microsecond=0)
+            edge += timedelta(minutes=1) if edge < first else timedelta(0)
+            for k, piece in enumerate(after):
+                if piece.source.start >= edge:
+                    break
+                before.append(Piece(piece.source, end=edge))
+                after[k] = Piece(piece.source, begin=edge)
         return groups
     groups: list[list[Piece]] = []
     per_file = max(1, jobs // len(sources))
@@ -204,6 +207,7 @@ def analyze_piece(
             sample="keyframes",
             sample_fps=sample_fps,
             keyframe_every=1.0 / sample_fps,
+            keyframe_after=analyzer.last_at,
         )
         reader.open()
     except StreamFailure as exc:
@@ -211,6 +215,9 @@ def analyze_piece(
 
     def take(frame: SampledFrame) -> None:
         nonlocal written
+        last = analyzer.last_at  # the sampling grid carries across the files of a run
+        if last is not None and 0 <= (frame.at - last).total_seconds() < 0.9 / sample_fps:
+            return
         facts = analyzer.process(frame)
         if count_from is not None and frame.at < count_from:
             return

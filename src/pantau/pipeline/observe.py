@@ -174,6 +174,11 @@ class CameraAnalyzer:
         self.detector_runs = 0
 
     @property
+    def last_at(self) -> datetime | None:
+        """Capture time of the last frame processed."""
+        return self._last_at
+
+    @property
     def _people(self) -> list[Box]:
         return [p.box for p in self._seen]
 
