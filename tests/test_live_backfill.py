@@ -239,7 +239,8 @@ def test_backfill_of_the_recorders_own_segments_matches_live(
     rt = live.runtimes[backend]
     mine = observations(rt, live.cameras["live"])
     back = analyze(rt, live.run.segments, live.cameras[run], RUNS[run])
-    minutes = whole_minutes(mine, back)
+    # the live camera's whole minutes; at 0.2 fps the last 3 s (16.03) may hold no sample
+    minutes = [m for m in whole_minutes(mine) if m in back]
     report = table({"live": mine, run: back}, sorted(mine))
     print(report)
     assert len(minutes) == 3, report
