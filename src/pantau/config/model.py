@@ -62,6 +62,12 @@ class ServerConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str | None = None
+    # Optional background tiles for the map (e.g. a city tile server); the map needs none.
+    map_tile_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://.*\{z\}.*\{x\}.*\{y\}",
+        examples=["https://tiles.example/{z}/{x}/{y}.png"],
+    )
 
 
 class AuthConfig(Section):

@@ -15,12 +15,22 @@ from pantau.store.migrate import current_revision
 from pantau.store.models import Camera, CameraState, Site
 from pantau.store.types import utcnow
 from pantau.web import errors
-from pantau.web.routes import auth, calendars, cameras, incidents, recordings, sites, users
+from pantau.web.routes import (
+    auth,
+    calendars,
+    cameras,
+    events,
+    incidents,
+    recordings,
+    sites,
+    users,
+)
 from pantau.web.routes import health as camera_health
 from pantau.web.routes import reports as report_routes
 from pantau.web.routes import verdicts as verdict_routes
 from pantau.web.routes.health import live_state
 from pantau.web.schemas import HealthOut
+from pantau.web.ui import install_ui
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -37,6 +47,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(module.router)
     app.include_router(verdict_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(events.router)
+    install_ui(app)
 
     @app.get("/api/health", response_model=HealthOut, tags=["health"])
     def health(request: Request) -> HealthOut:
