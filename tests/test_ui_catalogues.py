@@ -62,3 +62,17 @@ def test_a_key_defined_twice_is_refused(tmp_path, monkeypatch) -> None:
             ui.catalogue("xx")
     finally:
         ui.catalogue.cache_clear()
+
+
+def test_ui_routes_serve_no_data_and_unknown_languages_are_refused(client) -> None:
+    client.cookies.clear()
+    assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"
+    assert "app.js" in client.get("/ui/").text
+    config = client.get("/ui/config.json").json()
+    assert config["timezone"] == "Asia/Makassar" and config["timezone_label"] == "WITA"
+    assert config["vendor_missing"] == [], "run scripts/bootstrap (npm ci of the UI libraries)"
+    assert client.get("/ui/i18n/id.json").json()["login.submit"] == "Masuk"
+    r = client.get("/ui/i18n/fr.json")
+    assert r.status_code == 404 and "use one of" in r.json()["message"]
+    assert client.get("/ui/vendor/leaflet/leaflet.js").status_code == 200
+    assert client.get("/ui/vendor/hls/hls.min.js").status_code == 200

@@ -15,10 +15,10 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -155,9 +155,17 @@ def _frame(kind: str, data: dict[str, Any]) -> str:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def events(request: Request, scope: Caller, session: DB) -> StreamingResponse:
+async def events(
+    request: Request,
+    scope: Caller,
+    session: DB,
+    max_seconds: Annotated[
+        float | None, Query(gt=0, le=86400, description="End the stream after this long")
+    ] = None,
+) -> StreamingResponse:
     """Server-Sent Events: `incident` (created or changed), `camera` (state changed), and a
-    `hello` on connect. Only sites in the caller's scope."""
+    `hello` on connect. Only sites in the caller's scope. Browsers keep it open; scripts and
+    checks may bound it with `max_seconds`."""
     sites = None
     if not scope.sees_all:
         sites = set(session.scalars(scope.filter_sites(select(Site.id))))
@@ -167,13 +175,21 @@ async def events(request: Request, scope: Caller, session: DB) -> StreamingRespo
 
     async def stream() -> AsyncIterator[str]:
         hub.subscribe(sub)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + max_seconds if max_seconds else None
         try:
             yield "retry: 3000\n\n" + _frame("hello", hello)
             while not await request.is_disconnected():
+                wait = KEEPALIVE_SECONDS
+                if end is not None:
+                    wait = min(wait, end - loop.time())
+                    if wait <= 0:
+                        return
                 try:
-                    kind, data = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_SECONDS)
+                    kind, data = await asyncio.wait_for(sub.queue.get(), wait)
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    if end is None or loop.time() < end:
+                        yield ": keep-alive\n\n"
                     continue
                 yield _frame(kind, data)
         finally:
