@@ -64,7 +64,13 @@ class UiServer:
 
 def start_server(rt: Runtime) -> UiServer:
     port = free_port()
-    config = uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(rt),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"ui-server-{port}", daemon=True)
     thread.start()

@@ -116,7 +116,14 @@ def serve(
             console.print(f"Camera workers: {manager.count} processes")
         console.print(f"Pantau {__version__} on http://{host}:{port}  (API docs: /docs)")
         try:
-            uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+            # Open live-event streams (SSE) would hold a plain shutdown forever.
+            uvicorn.run(
+                create_app(rt),
+                host=host,
+                port=port,
+                log_level="info",
+                timeout_graceful_shutdown=5,
+            )
         finally:
             if manager:
                 manager.stop()
