@@ -25,6 +25,7 @@ from pantau.web.routes import (
     sites,
     users,
 )
+from pantau.web.routes import compliance as compliance_routes
 from pantau.web.routes import health as camera_health
 from pantau.web.routes import reports as report_routes
 from pantau.web.routes import verdicts as verdict_routes
@@ -48,6 +49,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(verdict_routes.router)
     app.include_router(report_routes.router)
     app.include_router(events.router)
+    app.include_router(compliance_routes.router)
     install_ui(app)
 
     @app.get("/api/health", response_model=HealthOut, tags=["health"])
