@@ -27,6 +27,7 @@ from pantau.web.routes import (
 )
 from pantau.web.routes import compliance as compliance_routes
 from pantau.web.routes import health as camera_health
+from pantau.web.routes import live as live_routes
 from pantau.web.routes import reports as report_routes
 from pantau.web.routes import verdicts as verdict_routes
 from pantau.web.routes.health import live_state
@@ -49,7 +50,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(verdict_routes.router)
     app.include_router(report_routes.router)
     app.include_router(events.router)
+    app.include_router(live_routes.router)
     app.include_router(compliance_routes.router)
+    app.include_router(__import__("pantau.web.routes.overview", fromlist=["router"]).router)
+    app.include_router(__import__("pantau.web.routes.admin_tools", fromlist=["router"]).router)
+    app.include_router(__import__("pantau.web.routes.agents", fromlist=["api"]).api)
     install_ui(app)
 
     @app.get("/api/health", response_model=HealthOut, tags=["health"])
