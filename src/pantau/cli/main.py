@@ -67,6 +67,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")
 app.add_typer(verdicts_app, name="verdicts")
 app.command("report")(report_cmd)
+__import__("pantau.cli.agent", fromlist=["register"]).register(app)
 
 CLI_ACTOR = f"cli:{getpass.getuser()}"
 

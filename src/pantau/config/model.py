@@ -189,6 +189,27 @@ class ReportsConfig(Section):
     delivery: ReportDeliveryConfig = Field(default_factory=ReportDeliveryConfig)
 
 
+class EdgeConfig(Section):
+    """Edge agents (docs/edge.md): the agent's link to the hub, and the hub's view of agents."""
+
+    hub_url: str | None = Field(default=None, description="Agent: the hub it syncs to")
+    agent_dir: Path | None = Field(
+        default=None, description="Agent: identity, outbox, cached config (default <data_dir>/agent)"
+    )
+    bandwidth_kbps: float = Field(default=256.0, ge=0, description="Upload cap; 0 = none")
+    batch_max_items: int = Field(default=2000, ge=1, le=20000)
+    batch_max_bytes: int = Field(default=512 * 1024, ge=1024, le=32 * 1024 * 1024)
+    idle_seconds: float = Field(
+        default=30.0, gt=0, le=60, description="Hello this often when idle (hours connected)"
+    )
+    backoff_initial_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=300.0, gt=0)
+    enrolment_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    online_seconds: float = Field(default=180.0, gt=0, description="Hub: online if heard since")
+    clock_warn_seconds: float = Field(default=5.0, gt=0, description="Hub: warn past this offset")
+    max_batch_mb: float = Field(default=16.0, gt=0, le=512, description="Hub: largest batch body")
+
+
 class Settings(Section):
     data_dir: Path = Field(default=Path("data"), description="Database, keys and recordings")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -206,6 +227,7 @@ class Settings(Section):
     verdicts: VerdictConfig = Field(
         default_factory=VerdictConfig, description="Opening-hours verdicts (docs/verdicts.md)"
     )
+    edge: EdgeConfig = Field(default_factory=EdgeConfig, description="Edge agents (docs/edge.md)")
 
     @property
     def recordings_dir(self) -> Path:

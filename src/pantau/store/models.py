@@ -491,3 +491,92 @@ class VerdictCorrection(Base):
     verdict_version: Mapped[int] = mapped_column(Integer)
 
     verdict: Mapped[VerdictRow] = relationship(back_populates="corrections")
+
+
+# ---- edge agents (docs/edge.md) ---------------------------------------------------------------
+
+
+class AgentEnrolment(Base):
+    """A one-time token an admin issues for a site; only its hash is stored."""
+
+    __tablename__ = "agent_enrolment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Agent(Base):
+    """An edge agent of one site: its credential (hash only), its signing key (public), and
+    what the hub last heard from it."""
+
+    __tablename__ = "agent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(String(64))  # Ed25519, base64: bundle signatures
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(120))
+    version: Mapped[str | None] = mapped_column(String(40))
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    complete_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clock_offset_seconds: Mapped[float | None] = mapped_column(Float)
+    backlog_items: Mapped[int] = mapped_column(Integer, default=0)
+    backlog_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    backlog_oldest: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    site: Mapped[Site] = relationship()
+
+
+class AgentContact(Base):
+    """Per agent per minute it was heard from: connected hours, throughput, clock offset."""
+
+    __tablename__ = "agent_contact"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agent.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    transfer_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    clock_offset_seconds: Mapped[float | None] = mapped_column(Float)
+    backlog_items: Mapped[int | None] = mapped_column(Integer)
+    via: Mapped[str] = mapped_column(String(16), default="link")  # link | bundle
+
+
+class EdgeSegment(Base):
+    """A recording segment kept at the site (index only; footage stays there until asked for)."""
+
+    __tablename__ = "edge_segment"
+
+    camera_id: Mapped[int] = mapped_column(
+        ForeignKey("camera.id", ondelete="CASCADE"), primary_key=True
+    )
+    start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
+
+
+class AgentImport(Base):
+    """A carried-disk bundle imported at the hub (the facts themselves are upserted by id)."""
+
+    __tablename__ = "agent_import"
+
+    bundle_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(120))
