@@ -7,11 +7,11 @@ import * as i18n from "./i18n.js";
 import * as live from "./live.js";
 
 export const PAGES = [
-  { id: "peta", key: "nav.map", icon: "🗺" },
+  { id: "peta", key: "nav.map", icon: "◎" },
   { id: "dinding", key: "nav.wall", icon: "▦" },
-  { id: "putar", key: "nav.playback", icon: "⏯" },
-  { id: "peringatan", key: "nav.alarms", icon: "🔔" },
-  { id: "kepatuhan", key: "nav.compliance", icon: "🕖" },
+  { id: "putar", key: "nav.playback", icon: "▶" },
+  { id: "peringatan", key: "nav.alarms", icon: "⚠" },
+  { id: "kepatuhan", key: "nav.compliance", icon: "◷" },
   { id: "kesehatan", key: "nav.health", icon: "♥" },
   { id: "admin", key: "nav.admin", icon: "⚙", roles: ["admin"] },
 ];
