@@ -193,14 +193,19 @@ class Outbox:
 
     # ---- looking ------------------------------------------------------------------------
 
-    def backlog(self) -> Backlog:
+    def backlog(self, excluding: Sequence[Pending] = ()) -> Backlog:
+        """What waits, leaving out `excluding` (the batch being sent: what will remain once it
+        is acknowledged). `complete_until`: every fact before it has left the outbox."""
+        skip = [p.key for p in excluding]
+        where = f"key NOT IN ({','.join('?' * len(skip))})" if skip else "1=1"
+        kinds = ",".join("?" * len(COMPLETE_KINDS))
         with self._lock:
             n, size, oldest = self._db.execute(
-                "SELECT count(*), coalesce(sum(size), 0), min(at) FROM item"
+                f"SELECT count(*), coalesce(sum(size), 0), min(at) FROM item WHERE {where}", skip
             ).fetchone()
             pending = self._db.execute(
-                f"SELECT min(at) FROM item WHERE kind IN ({','.join('?' * len(COMPLETE_KINDS))})",
-                COMPLETE_KINDS,
+                f"SELECT min(at) FROM item WHERE kind IN ({kinds}) AND {where}",
+                (*COMPLETE_KINDS, *skip),
             ).fetchone()[0]
             produced = self._db.execute("SELECT v FROM meta WHERE k='produced_until'").fetchone()
         produced_ts = float(produced[0]) if produced else None

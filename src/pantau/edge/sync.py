@@ -240,7 +240,7 @@ class SyncLoop:
             )
             if not batch:
                 break
-            after = self.outbox.backlog()
+            after = self.outbox.backlog(excluding=batch)
             answer = self.client.send(batch, after.wire())
             rejected = answer.get("rejected", {})
             self.outbox.ack(batch, rejected)

@@ -1,0 +1,338 @@
+"""The link for real: the hub as a `pantau serve` process, the agent as `pantau agent sync`
+processes, on SQLite and PostgreSQL. The agent is killed mid-batch and restarted, the hub is
+killed mid-batch and restarted; every observation, health minute, incident and snapshot must
+arrive exactly once, and the outbox must end empty. Then the agent is revoked and refused."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import yaml
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from pantau.config.model import Settings
+from pantau.edge.outbox import Outbox
+from pantau.edge.sink import OutboxSink
+from pantau.pipeline.health import MinuteSample, State
+from pantau.runtime import open_runtime
+from pantau.store.models import (
+    Agent,
+    AgentContact,
+    Camera,
+    HealthSample,
+    Incident,
+    Observation,
+    Site,
+)
+from tests.conftest import PgDatabases
+
+PANTAU = str(Path(sys.executable).parent / "pantau")
+START = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # 06.00 WITA, Tuesday 24 November
+MINUTES = 720
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(
+    what: str, check: Callable[[], bool], timeout: float = 60.0, step: float = 0.1
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Hub:
+    config: Path
+    url: str
+    db_url: str
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [PANTAU, "-c", str(self.config), "serve"],
+            stdout=self.log.open("a"),
+            stderr=subprocess.STDOUT,
+        )
+
+        def up() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for("the hub to answer", up, timeout=60)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [PANTAU, "-c", str(self.config), *args], capture_output=True, text=True, timeout=60
+        )
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub(request: pytest.FixtureRequest, tmp_path: Path, pg: PgDatabases) -> Iterator[Hub]:
+    data = tmp_path / "hub"
+    db_url = pg.new() if request.param == "postgresql" else f"sqlite:///{data / 'pantau.db'}"
+    port = free_port()
+    settings = {
+        "data_dir": str(data),
+        "database": {"url": db_url},
+        "server": {"host": "127.0.0.1", "port": port},
+        "ingest": {"enabled": False},
+        "log_level": "WARNING",
+    }
+    rt = open_runtime(Settings.model_validate(settings))  # migrate and seed before serving
+    rt.close()
+    h = Hub(
+        write_yaml(tmp_path / "hub.yaml", settings),
+        f"http://127.0.0.1:{port}",
+        db_url,
+        tmp_path / "hub.log",
+    )
+    h.start()
+    yield h
+    if h.proc is not None and h.proc.poll() is None:
+        h.proc.terminate()
+        h.proc.wait(15)
+
+
+def add_cameras(db_url: str, n: int) -> tuple[int, list[int]]:
+    engine = create_engine(db_url)
+    with Session(engine) as s, s.begin():
+        site = s.scalar(select(Site).where(Site.slug == "kel-mandonga"))
+        assert site is not None
+        cams = [
+            Camera(
+                site=site,
+                name=f"kamera {i}",
+                purpose="keamanan kantor",
+                main_stream=f"rtsp://10.7.0.{i}/s",
+            )
+            for i in range(n)
+        ]
+        s.add_all(cams)
+        s.flush()
+        out = site.id, [c.id for c in cams]
+    engine.dispose()
+    return out
+
+
+def fill(outbox: Outbox, cameras: list[int]) -> dict:
+    """One morning of two cameras through the agent's sink; returns what the hub must hold."""
+    rng = random.Random(8)
+    sink = OutboxSink(outbox)
+    expect: dict = {"obs": {}, "health": set(), "incidents": set(), "snapshots": set()}
+    for cam in cameras:
+        rows = []
+        for i in range(MINUTES):
+            minute = START + timedelta(minutes=i)
+            people = rng.randint(0, 4)
+            rows.append(
+                {
+                    "camera_id": cam,
+                    "minute": minute,
+                    "people_max": people,
+                    "people_mean": people / 2,
+                    "zones": {"meja": {"max": people, "mean": 0.5}},
+                    "motion_pct": rng.random() * 5,
+                    "light_level": 100 + rng.random(),
+                    "lights_on": True,
+                    "ir_mode": False,
+                    "tamper": {},
+                    "coverage_seconds": 60.0,
+                    "samples": 12,
+                    "detector_runs": 2,
+                    "source": "live",
+                }
+            )
+            expect["obs"][(cam, minute)] = people
+        for start in range(0, MINUTES, 60):
+            sink.observations(cam, rows[start : start + 60])
+        sink.health(
+            cam,
+            [
+                MinuteSample(START + timedelta(minutes=i), State.ONLINE, 60.0, 10.0, 850.0, 0, None)
+                for i in range(MINUTES)
+            ],
+        )
+        expect["health"] |= {(cam, START + timedelta(minutes=i)) for i in range(MINUTES)}
+        for k in range(2):
+            inc_id = f"e{cam}-{k}"
+            at = START + timedelta(minutes=30 + 200 * k)
+            sink.incidents(
+                [
+                    {
+                        "id": inc_id,
+                        "camera_id": cam,
+                        "kind": "intrusion",
+                        "start": at,
+                        "end": at + timedelta(minutes=4),
+                        "detail": {"people_max": 1},
+                    }
+                ]
+            )
+            expect["incidents"].add(inc_id)
+        noise = np.random.default_rng(cam).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+        jpeg = cv2.imencode(".jpg", noise)[1].tobytes()
+        sink.snapshot(f"e{cam}-0", START, jpeg)
+        expect["snapshots"].add(f"e{cam}-0")
+    return expect
+
+
+def hub_counts(db_url: str) -> tuple[int, int, int]:
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as s:
+            return (
+                s.scalar(select(func.count()).select_from(Observation)) or 0,
+                s.scalar(select(func.count()).select_from(HealthSample)) or 0,
+                s.scalar(select(func.count()).select_from(Incident)) or 0,
+            )
+    finally:
+        engine.dispose()
+
+
+def start_agent(config: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [PANTAU, "-c", str(config), "agent", "sync"], stdout=log.open("a"), stderr=subprocess.STDOUT
+    )
+
+
+def test_cuts_lose_and_duplicate_nothing(hub: Hub, tmp_path: Path) -> None:
+    _, cameras = add_cameras(hub.db_url, 2)
+    token = hub.cli("agent", "token", "--site", "kel-mandonga")
+    assert token.returncode == 0, token.stderr
+    agent_data = tmp_path / "agent-data"
+    agent_cfg = write_yaml(
+        tmp_path / "agent.yaml",
+        {
+            "data_dir": str(agent_data),
+            "log_level": "INFO",
+            "edge": {
+                "bandwidth_kbps": 96,
+                "batch_max_items": 400,
+                "idle_seconds": 1,
+                "backoff_initial_seconds": 0.3,
+                "backoff_max_seconds": 1.5,
+            },
+        },
+    )
+    enrol = subprocess.run(
+        [
+            PANTAU,
+            "-c",
+            str(agent_cfg),
+            "agent",
+            "enrol",
+            "--hub",
+            hub.url,
+            "--token",
+            token.stdout.strip().splitlines()[-1],
+            "--name",
+            "kel-mandonga",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert enrol.returncode == 0, enrol.stderr + enrol.stdout
+    agent_dir = agent_data / "agent"
+    assert oct(os.stat(agent_dir / "agent.json").st_mode & 0o777) == "0o600"
+    outbox = Outbox(agent_dir / "outbox.db")
+    expect = fill(outbox, cameras)
+    total = len(expect["obs"])
+    log = tmp_path / "agent.log"
+
+    # 1. Kill the agent while a batch is on its way.
+    agent = start_agent(agent_cfg, log)
+    wait_for("a first batch at the hub", lambda: hub_counts(hub.db_url)[2] > 0, 60)
+    # The agent sends the next batch right after an acknowledgement: it is mid-upload now.
+    agent.send_signal(signal.SIGKILL)
+    agent.wait(10)
+    left_after_kill = outbox.backlog().items
+    assert left_after_kill > 0, "the agent finished before it could be killed"
+
+    # 2. Restart it, then kill the hub while batches flow, and bring the hub back.
+    agent = start_agent(agent_cfg, log)
+    obs_before = hub_counts(hub.db_url)[0]
+    wait_for("more observations", lambda: hub_counts(hub.db_url)[0] > obs_before, 60)
+    hub.kill()
+    left_after_hub_kill = outbox.backlog().items
+    assert left_after_hub_kill > 0, "the outbox drained before the hub could be killed"
+    time.sleep(2.0)
+    hub.start()
+
+    # 3. Everything arrives; the outbox ends empty; the agent stops cleanly.
+    wait_for("the outbox to drain", lambda: outbox.backlog().items == 0, 180, 0.5)
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(30) == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert "hub unreachable" in text, "the agent never noticed the hub was down"
+
+    engine = create_engine(hub.db_url)
+    with Session(engine) as s:
+        stored = {(o.camera_id, o.minute): o.people_max for o in s.scalars(select(Observation))}
+        assert stored == expect["obs"]  # every minute, once, with its content
+        health = {(h.camera_id, h.minute) for h in s.scalars(select(HealthSample))}
+        assert health == expect["health"]
+        incidents = list(s.scalars(select(Incident)))
+        assert {i.id for i in incidents} == expect["incidents"] and len(incidents) == 4
+        with_picture = {i.id for i in incidents if i.snapshot_path}
+        assert with_picture == expect["snapshots"]
+        agent_row = s.scalar(select(Agent))
+        assert agent_row.backlog_items == 0
+        assert agent_row.complete_until >= START + timedelta(minutes=MINUTES)
+        assert (
+            agent_row.clock_offset_seconds is not None and abs(agent_row.clock_offset_seconds) < 1
+        )
+        sent = s.scalar(select(func.sum(AgentContact.items)))
+        assert sent >= 2 * total + 4 + 2  # resent batches are counted, not stored twice
+        agent_id = agent_row.id
+    engine.dispose()
+    assert outbox.rejected() == []
+
+    # 4. A revoked agent is refused with the reason and stops.
+    assert hub.cli("agent", "revoke", str(agent_id)).returncode == 0
+    refused = subprocess.run(
+        [PANTAU, "-c", str(agent_cfg), "agent", "sync", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert "revoked" in refused.stderr
+    outbox.close()
