@@ -47,15 +47,12 @@ import gzip
 import hashlib
 import json
 import os
-import queue
-import resource
+import shutil
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from multiprocessing import Manager
@@ -68,18 +65,29 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import scoring
-from bench.scoring import LIGHT_CLASSES, LIT, NIGHT, Counts, GroundTruth, MinuteTruth, Span
+from bench.scoring import (
+    LIGHT_CLASSES,
+    LIT,
+    NIGHT,
+    Counts,
+    GroundTruth,
+    MinuteTruth,
+    Span,
+    Ticker,
+    code_state,
+    office_spec,
+    rebuild,
+    recorded_days,
+    run_pool,
+)
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pantau.config.model import Settings
 from pantau.incidents.rules import INTRUSION, TAMPER, detect
 
 # imported here, before the worker processes fork, so every worker runs the same analyzer code
 # as the one whose sources named the results folder, even if those files change during a run
-from pantau.pipeline.backfill import ResumeLog, analyze_source, discover
-from pantau.pipeline.camera import CameraSpec, make_analyzer
+from pantau.pipeline import backfill, camera, observe  # noqa: F401
 from pantau.registry.calendar import default_city_rules, schedule_for_day
 from pantau.sim.offices import DEFAULT_ROTATION, SimConfig, SimOffice, make_scene, select_offices
 from pantau.sim.profiles import OfficeSim, ScheduledEvent
@@ -96,19 +104,8 @@ VARIANTS = (
     ("margins", "what-if: guard + office margins"),
 )
 RESULTS_FORMAT = 4  # bump when what analyse_day stores changes
-# Sources whose change invalidates cached analysis results.
-ANALYZER_SOURCES = (
-    "src/pantau/pipeline/observe.py",
-    "src/pantau/pipeline/backfill.py",
-    "src/pantau/pipeline/camera.py",
-    "src/pantau/media/reader.py",
-    "src/pantau/config/model.py",
-    "src/pantau/vision/*.py",
-)
 # Rare events on a fixed schedule, per office index: (day offset, local time, kind, minutes).
 # Day 0 is --start (a Monday by default); the pattern repeats every 7 days.
-# Sources whose change invalidates recorded footage (the simulated world and its pictures).
-SIM_SOURCES = ("src/pantau/sim/*.py", "src/pantau/sim/sprite_data/*")
 EVENTS: tuple[tuple[tuple[int, str, str, float], ...], ...] = (
     ((1, "02.10", "intruder", 4), (5, "13.30", "intruder", 6), (2, "10.00", "cover", 20),
      (4, "02.00", "defocus", 30), (3, "12.00", "camera_offline", 45)),
@@ -155,147 +152,24 @@ def plan_offices(count: int, start: date) -> list[SimOffice]:
 def office_dir(cache: Path, office: SimOffice, interval: float, start: date) -> Path:
     """One office's footage, ground truth and results; named by everything that shapes them."""
     key = json.dumps(
-        [office.world.office.model_dump(mode="json"), interval, SIZE, str(start), SIM_HASH],
+        [office.world.office.model_dump(mode="json"), interval, SIZE, str(start)],
         sort_keys=True,
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     return cache / f"{office.slug}-{interval:g}s-{start}-{digest}"
 
 
-def recorded_days(folder: Path, slug: str) -> set[date]:
-    """Days whose ground truth is written: `record` writes it after the day's video is final."""
-    gt = folder / slug / "groundtruth.jsonl"
-    if not gt.exists():
-        return set()
-    days = set()
-    for line in gt.read_text(encoding="utf-8").splitlines():
-        if '"type": "day"' in line:
-            days.add(date.fromisoformat(json.loads(line)["date"]))
-    return days
-
-
-def office_spec(office: SimOffice) -> dict[str, Any]:
-    return office.world.office.model_dump(mode="json")
-
-
-def rebuild(spec: dict[str, Any]) -> SimOffice:
-    [office] = select_offices(SimConfig(offices=[OfficeSim.model_validate(spec)]), tz=TZ)
-    return office
-
-
-class Ticker:
-    """Sends progress (simulated seconds) from a worker to the parent in coarse steps."""
-
-    def __init__(self, q: Any, key: str, step: float) -> None:
-        self.q, self.key, self.step, self.acc = q, key, step, 0.0
-
-    def __call__(self, amount: float) -> None:
-        self.acc += amount
-        if self.acc >= self.step:
-            self.q.put((self.key, self.acc))
-            self.acc = 0.0
-
-    def flush(self) -> None:
-        if self.acc:
-            self.q.put((self.key, self.acc))
-            self.acc = 0.0
-
-
-def patch_truth_writer() -> None:
-    """Work around a simulator bug: `pantau.sim.groundtruth.day_events` raises TypeError on any
-    day with a tamper event (its helper `ev(at, kind, **extra)` is also handed `kind=` for the
-    tamper kind). Until that is fixed, such days get their tamper lines written exactly as
-    docs/sim.md specifies them; every other line is still the simulator's own. A no-op once the
-    simulator's function works."""
-    import pantau.sim.groundtruth as g
-
-    if getattr(g.day_events, "bench_patch", False):
-        return
-    original = g.day_events
-
-    def day_events(plan: Any, truth: Any, zone: ZoneInfo) -> list[dict[str, Any]]:
-        try:
-            return original(plan, truth, zone)
-        except TypeError:
-            pass
-        summary, *events = original(replace(plan, tamper=[]), truth, zone)
-        for i in plan.tamper:
-            for at, kind in ((i.start, "tamper_start"), (i.end, "tamper_end")):
-                events.append(
-                    {"utc": g.utc(at), "wita": g.wita(at, zone), "site": plan.site_slug,
-                     "type": kind, "kind": i.kind, "view": i.view}
-                )  # fmt: skip
-        events.sort(key=lambda e: e["utc"])
-        return [summary, *events]
-
-    day_events.bench_patch = True  # type: ignore[attr-defined]
-    g.day_events = day_events  # type: ignore[assignment]
-
-
-def record_office(spec: dict[str, Any], out: str, days: list[str], interval: float, q: Any) -> str:
-    """Worker: record the missing days of one office (ground truth is one file per office)."""
-    from pantau.sim.record import record
-
-    patch_truth_writer()
-
-    office = rebuild(spec)
-    scene = make_scene(office.seed, VIEW, *SIZE)
-    tick = Ticker(q, "record", 3600.0)
-    for d in days:
-        record(
-            office.world,
-            {VIEW: scene},
-            Path(out),
-            date.fromisoformat(d),
-            1,
-            interval_s=interval,
-            progress=lambda frames: tick(frames * interval),
-        )
-    tick.flush()
-    return office.slug
-
-
 # ---- analysis (worker) -----------------------------------------------------------------------
-
-
-def source_hash(patterns: tuple[str, ...], salt: str = "") -> str:
-    h = hashlib.sha256(salt.encode())
-    for pattern in patterns:
-        for p in sorted(ROOT.glob(pattern)):
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()[:12]
 
 
 # Taken when this module is imported, i.e. when the analyzer code the workers will run (they
 # fork from this process) was imported: names the results of exactly that code.
-ANALYZER_HASH = source_hash(ANALYZER_SOURCES)
-SIM_HASH = source_hash(SIM_SOURCES)
+ANALYZER_HASH = scoring.analyzer_hash()
+SIM_HASH = scoring.source_hash(scoring.SIM_SOURCES)
 
 
 def fingerprint(interval: float) -> str:
     return hashlib.sha256(f"{RESULTS_FORMAT}|{interval}|{ANALYZER_HASH}".encode()).hexdigest()[:12]
-
-
-def code_state() -> dict[str, Any]:
-    """Which code produced a result: commit and uncommitted analyzer/simulator files."""
-    import subprocess
-
-    def git(*a: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *a], cwd=ROOT, capture_output=True, text=True, check=False
-            ).stdout.strip()
-        except OSError:
-            return ""
-
-    return {
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted": git("status", "--short", "--", "src/pantau").splitlines(),
-        "analyzer_sources": ANALYZER_HASH,
-        "sim_sources": SIM_HASH,
-        "at": datetime.now(ZoneInfo("UTC")).isoformat(timespec="seconds"),
-    }
 
 
 class FrameLog:
@@ -305,6 +179,9 @@ class FrameLog:
         self.analyzer = analyzer
         self.frames: list[Any] = []
         self.passes: list[int] = []  # detector passes spent on each frame
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the analyzer's own
+        return getattr(self.analyzer, name)
 
     def process(self, frame: Any) -> Any:
         before = self.analyzer.detector_runs
@@ -376,33 +253,26 @@ def diagnose_frames(
 def analyse_day(job: dict[str, Any]) -> dict[str, Any]:
     """Worker: analyse one office-day with the backfill path; cache and return the results."""
     result_file = Path(job["result"])
-    with tempfile.TemporaryDirectory(prefix="pantau-accuracy-") as tmp:
-        settings = Settings.model_validate({"data_dir": tmp})
-        analyzer = make_analyzer(CameraSpec(id=CAMERA_ID, name=job["slug"], url=""), settings)
-        assert analyzer is not None
-        [source] = discover(Path(job["video"]), None)
-        log = FrameLog(analyzer)
-        rows: list[dict] = []
-        tick = Ticker(job["queue"], "analyse", 1800.0)
-        ru0 = resource.getrusage(resource.RUSAGE_SELF)
-        t0 = time.monotonic()
-        analyze_source(
-            source, CAMERA_ID, log, rows.extend, ResumeLog(Path(tmp) / "resume"), advance=tick
-        )  # type: ignore[arg-type]
-        wall = time.monotonic() - t0
-        ru1 = resource.getrusage(resource.RUSAGE_SELF)
-        tick.flush()
-    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    logs: list[FrameLog] = []
+    tick = Ticker(job["queue"], "analyse", 1800.0)
+    run = scoring.analyse_file(
+        Path(job["video"]),
+        CAMERA_ID,
+        wrap=lambda analyzer: logs.append(FrameLog(analyzer)) or logs[-1],
+        advance=tick,
+    )
+    tick.flush()
+    [log] = logs
     office = rebuild(job["spec"])
     res = {
         "slug": job["slug"],
         "day": job["day"],
-        "cpu_s": round(cpu, 2),
-        "wall_s": round(wall, 2),
+        "cpu_s": round(run.cpu_s, 2),
+        "wall_s": round(run.wall_s, 2),
         "frames": len(log.frames),
-        "detector_passes": analyzer.detector_runs,
+        "detector_passes": run.detector_passes,
         "detector_frames": sum(1 for f in log.frames if f.detector_ran),
-        "rows": [{**r, "minute": r["minute"].isoformat()} for r in rows],
+        "rows": [{**r, "minute": r["minute"].isoformat()} for r in run.rows],
         "diag": diagnose_frames(office, log.frames, log.passes),
     }
     tmp_file = result_file.with_suffix(".tmp")
@@ -419,48 +289,6 @@ def load_result(path: Path) -> dict[str, Any]:
     for r in res["rows"]:
         r["minute"] = datetime.fromisoformat(r["minute"])
     return res
-
-
-# ---- running jobs with a progress bar --------------------------------------------------------
-
-
-def run_pool(
-    console: Console,
-    jobs: int,
-    tasks: list[tuple[Callable, tuple, str]],
-    totals: dict[str, float],
-    q: Any,
-    on_done: Callable[[str, Any], None],
-) -> None:
-    """Run (fn, args, label) tasks in a process pool; progress in simulated hours per kind."""
-    if not tasks:
-        return
-    with (
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,.1f}/{task.total:,.1f} h"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress,
-        ProcessPoolExecutor(jobs) as pool,
-    ):
-        bars = {
-            k: progress.add_task(f"{k} (simulated hours)", total=v / 3600)
-            for k, v in totals.items()
-        }
-        pending: dict[Future, str] = {pool.submit(fn, *args): label for fn, args, label in tasks}
-        while pending:
-            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            while True:
-                try:
-                    key, amount = q.get_nowait()
-                except queue.Empty:
-                    break
-                progress.advance(bars[key], amount / 3600)
-            for fut in done:
-                label = pending.pop(fut)
-                on_done(label, fut.result())
 
 
 # ---- scoring ---------------------------------------------------------------------------------
@@ -843,6 +671,8 @@ def diagnosis(scores: list[OfficeScore], console: Console, verbose: bool) -> Non
         )
     console.print(t)
 
+    sprite_table(scores, console)
+
     # presence misses by cause
     t = Table(title="Presence mistakes (minutes) by light class and who was there")
     for col in ("light", "kind", "truth", "minutes"):
@@ -913,6 +743,39 @@ def diagnosis(scores: list[OfficeScore], console: Console, verbose: bool) -> Non
                 console.print(describe_run(s, run), highlight=False)
 
 
+def sprite_table(scores: list[OfficeScore], console: Console) -> None:
+    """Found % by the sprite a person is drawn with: the simulator picks one standing sprite
+    per actor (a hash of the id), and a still person that the detector misses once it misses
+    on every frame, so some sprites cost whole runs of minutes. Uses the scene's private
+    `_track_for`; skipped if the simulator changes it."""
+    rate: dict[tuple[str, int], list[Any]] = {}
+    for s in scores:
+        scene = make_scene(s.office.seed, VIEW, *SIZE)
+        track_for = getattr(scene, "_track_for", None)
+        if track_for is None:
+            return
+        for d in s.diag.values():
+            for actor, a in d["actors"].items():
+                if actor.rsplit("/", 1)[-1].split("-")[0] not in ("staff", "visitor"):
+                    continue
+                stand = track_for(actor)[1]
+                key = (str(getattr(stand, "id", "?")), int(getattr(stand, "native_height", 0)))
+                acc = rate.setdefault(key, [0, 0, 0, set()])
+                acc[0] += a["vis"]
+                acc[1] += a["ran"]
+                acc[2] += a["hit"]
+                acc[3].add(actor)
+    t = Table(title="Staff and visitors by the sprite they are drawn with (person-frames)")
+    for col in ("sprite", "native h px", "people", "visible", "detector ran", "found %"):
+        t.add_column(col, justify="left" if col == "sprite" else "right")
+    for (sprite, native), (vis, ran, hit, actors) in sorted(
+        rate.items(), key=lambda kv: kv[1][2] / max(kv[1][1], 1)
+    ):
+        t.add_row(sprite, str(native), str(len(actors)), f"{vis:,}", f"{ran:,}",
+                  f"{100 * hit / ran:.0f} %" if ran else "–")  # fmt: skip
+    console.print(t)
+
+
 def rows_summary(s: OfficeScore, start: datetime, end: datetime) -> str:
     m = start.replace(second=0, microsecond=0)
     rows = []
@@ -935,24 +798,13 @@ def rows_summary(s: OfficeScore, start: datetime, end: datetime) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--offices", type=int, default=4, help="number of offices (default 4)")
+    ap = scoring.bench_arguments(__doc__, date(2026, 11, 23), Path("/tmp/pantau-accuracy"))
     ap.add_argument("--days", type=int, default=7, help="consecutive days (default 7)")
-    ap.add_argument("--interval", type=float, default=5.0, help="simulated seconds per frame")
-    ap.add_argument(
-        "--start",
-        type=date.fromisoformat,
-        default=date(2026, 11, 23),
-        help="first local date (default 2026-11-23, a Monday)",
-    )
-    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/pantau-accuracy"))
-    ap.add_argument("--reanalyse", action="store_true", help="ignore cached analysis results")
+    ap.add_argument("--rerecord", action="store_true", help="discard cached footage first")
     ap.add_argument("--score-only", action="store_true", help="score what is cached, run nothing")
     ap.add_argument(
         "--results", metavar="ID", help="score the cached results-ID of earlier analyzer code"
     )
-    ap.add_argument("--verbose", action="store_true", help="list every miss")
     args = ap.parse_args()
     console = Console(width=160)
     offices = plan_offices(args.offices, args.start)
@@ -963,6 +815,16 @@ def main() -> None:
         args.score_only = True  # those results came from other analyzer code: nothing to add
     results = {slug: d / f"results-{fp}" for slug, d in dirs.items()}
     console.print(f"cache: {args.cache} (analyzer {ANALYZER_HASH}, simulator {SIM_HASH})")
+    for slug, d in dirs.items():
+        if args.rerecord and d.exists() and not args.score_only:
+            shutil.rmtree(d)
+        made = d / slug / "simulator.json"
+        if made.exists() and json.loads(made.read_text())["sim_sources"] != SIM_HASH:
+            console.print(
+                f"[yellow]{slug}: footage recorded with other simulator sources "
+                f"({json.loads(made.read_text())['sim_sources']}); --rerecord if the world or "
+                "its pictures changed[/]"
+            )
 
     with Manager() as manager:
         q = manager.Queue()
@@ -970,7 +832,7 @@ def main() -> None:
         todo = {o.slug: sorted(set(days) - recorded_days(dirs[o.slug], o.slug)) for o in offices}
         tasks = [
             (
-                record_office,
+                scoring.record_office,
                 (
                     office_spec(o),
                     str(dirs[o.slug]),
@@ -997,6 +859,8 @@ def main() -> None:
         )
         if tasks:
             console.print(f"recording took {time.monotonic() - t0:.0f} s")
+        if args.record_only:
+            return
 
         # 2. analysis (one task per office-day, cached by analyzer fingerprint)
         analyse_tasks = []

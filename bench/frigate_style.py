@@ -1,11 +1,11 @@
 """Benchmark: Pantau's pipeline side by side with a Frigate-style one on the same footage.
 
-    .venv/bin/python bench/frigate_style.py             # 2 offices, 06.30-09.00 + 15.30-17.00
+    .venv/bin/python bench/frigate_style.py             # 2 offices, 07.00-09.00 WITA
     .venv/bin/python bench/frigate_style.py --verbose   # ... and the minutes either gets wrong
 
 Footage: simulated kelurahan service rooms (640x360) recorded at 10 fps (one frame every 0.1
 simulated seconds, H.264 with a keyframe every second, as the live simulated cameras send) over
-the morning arrival and the afternoon departure windows of one working day, with the simulator's
+the morning arrival window (--windows) of one working day, with the simulator's
 ground truth (`groundtruth.jsonl`, its own writer). Cached under --cache.
 
 The two pipelines, each run on every file in its own worker process (CPU = process time):
@@ -37,11 +37,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import inspect
 import json
 import os
-import resource
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -55,22 +54,12 @@ import av
 import cv2
 import numpy as np
 from bench import scoring
-from bench.analytics_accuracy import (
-    SIM_HASH,
-    SIZE,
-    TZ,
-    VIEW,
-    Ticker,
-    code_state,
-    fingerprint,
-    run_pool,
-)
-from bench.scoring import LIGHT_CLASSES, Counts
+from bench.analytics_accuracy import SIM_HASH, SIZE, TZ, VIEW, fingerprint
+from bench.scoring import LIGHT_CLASSES, Counts, Ticker, code_state, run_pool
 from rich.console import Console
 from rich.table import Table
 
 from pantau.config.model import Settings
-from pantau.pipeline.backfill import ResumeLog, analyze_source, discover
 from pantau.pipeline.camera import CameraSpec, make_analyzer
 from pantau.sim.offices import DEFAULT_ROTATION, SimConfig, make_scene, select_offices
 from pantau.sim.profiles import OfficeSim
@@ -306,6 +295,13 @@ class PipelineResult:
     people_max: dict[str, int] = field(default_factory=dict)  # minute ISO -> max count
 
 
+def frigate_hash() -> str:
+    """The Frigate-style pipeline's own code (not the rest of this file)."""
+    parts = (FrigateMotion, square_region, _inside, _area, _hull, motion_regions, run_frigate)
+    text = "".join(inspect.getsource(p) for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def run_frigate(path: Path, start: datetime, detector: PersonDetector, args: dict) -> dict:
     fps_out, height = args["frigate_fps"], args["motion_height"]
     decoded = processed = passes = 0
@@ -341,18 +337,13 @@ def run_frigate(path: Path, start: datetime, detector: PersonDetector, args: dic
     return {"decoded": decoded, "processed": processed, "passes": passes, "people": people}
 
 
-def run_pantau(path: Path, tmp: Path) -> dict:
-    settings = Settings.model_validate({"data_dir": str(tmp)})
-    analyzer = make_analyzer(CameraSpec(id=1, name="bench", url=""), settings)
-    assert analyzer is not None
-    [source] = discover(path, None)
-    rows: list[dict] = []
-    analyze_source(source, 1, analyzer, rows.extend, ResumeLog(tmp / "resume"), sample_fps=1.0)
+def run_pantau(path: Path) -> dict:
+    run = scoring.analyse_file(path, sample_fps=1.0)
     return {
         "decoded": None,
-        "processed": sum(r["samples"] for r in rows),
-        "passes": analyzer.detector_runs,
-        "people": {r["minute"].isoformat(): r["people_max"] for r in rows},
+        "processed": sum(r["samples"] for r in run.rows),
+        "passes": run.detector_passes,
+        "people": {r["minute"].isoformat(): r["people_max"] for r in run.rows},
     }
 
 
@@ -362,25 +353,23 @@ def analyse(job: dict[str, Any]) -> dict[str, Any]:
     side = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     start = datetime.fromisoformat(side["start_utc"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(side["end_utc"].replace("Z", "+00:00"))
-    with tempfile.TemporaryDirectory(prefix="pantau-frigate-") as tmp:
-        detector = PersonDetector(threads=1) if job["pipeline"] == "frigate" else None
-        if job["pipeline"] == "pantau":
-            make_analyzer(CameraSpec(id=1, name="warm", url=""), Settings())  # model loaded
-        ru0 = resource.getrusage(resource.RUSAGE_SELF)
-        t0 = time.monotonic()
-        if detector is not None:
-            out = run_frigate(path, start, detector, job["args"])
-        else:
-            out = run_pantau(path, Path(tmp))
-        wall = time.monotonic() - t0
-        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    detector = PersonDetector(threads=1) if job["pipeline"] == "frigate" else None
+    if job["pipeline"] == "pantau":
+        make_analyzer(CameraSpec(id=1, name="warm", url=""), Settings())  # model loaded
+    cpu0, t0 = scoring.cpu_seconds(), time.monotonic()
+    if detector is not None:
+        out = run_frigate(path, start, detector, job["args"])
+    else:
+        out = run_pantau(path)
+    wall = time.monotonic() - t0
+    cpu = scoring.cpu_seconds() - cpu0
     res = PipelineResult(
         job["pipeline"],
         path.name,
         side["site"],
         job["window"],
         (end - start).total_seconds(),
-        (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime),
+        cpu,
         wall,
         out["decoded"] or side["frames"],
         out["processed"],
@@ -408,7 +397,7 @@ def main() -> None:
         default=date(2026, 11, 24),
         help="a working day (default Tuesday 2026-11-24)",
     )
-    ap.add_argument("--windows", default="06.30-09.00,15.30-17.00", help="local WITA windows")
+    ap.add_argument("--windows", default="07.00-09.00", help="local WITA windows")
     ap.add_argument("--fps", type=float, default=10.0, help="recorded frames per second")
     ap.add_argument("--frigate-fps", type=float, default=5.0, help="frames Frigate processes/s")
     ap.add_argument("--motion-height", type=int, default=180, help="Frigate motion frame rows")
@@ -416,14 +405,22 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/pantau-frigate"))
     ap.add_argument("--reanalyse", action="store_true")
     ap.add_argument("--verbose", action="store_true", help="list the minutes they disagree on")
+    ap.add_argument("--record-only", action="store_true", help="record the footage, then stop")
     args = ap.parse_args()
     console = Console(width=160)
     specs = office_specs(args.offices)
     windows = parse_windows(args.windows)
-    key = json.dumps([specs, args.fps, SIZE, SIM_HASH], sort_keys=True)
+    key = json.dumps([specs, args.fps, SIZE], sort_keys=True)
     key = hashlib.sha256(key.encode()).hexdigest()
     folder = args.cache / f"footage-{args.fps:g}fps-{key[:10]}"
     console.print(f"footage: {folder}")
+    made = folder / "simulator.json"
+    if made.exists() and json.loads(made.read_text())["sim_sources"] != SIM_HASH:
+        console.print(
+            "[yellow]footage recorded with other simulator sources "
+            f"({json.loads(made.read_text())['sim_sources']}); delete {folder} to record it "
+            "again if the world or its pictures changed[/]"
+        )
     from multiprocessing import Manager
 
     files = {
@@ -448,15 +445,24 @@ def main() -> None:
             q,
             lambda label, _r: console.print(f"recorded {label}"),
         )
-        src = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:6]
-        variant = f"{fingerprint(1.0)}-{src}-{args.frigate_fps:g}-{args.motion_height}"
-        results_dir = folder / f"results-{variant}"
-        results_dir.mkdir(parents=True, exist_ok=True)
-        if not (results_dir / "code.json").exists():
-            (results_dir / "code.json").write_text(json.dumps(code_state(), indent=1))
+        if tasks:
+            made.write_text(json.dumps(code_state(), indent=1), encoding="utf-8")
+        if args.record_only:
+            return
+        # Pantau's results are named by the analyzer's sources, the Frigate-style ones by the
+        # code of that pipeline here and its settings: tuning one re-runs only that one
+        results_dirs = {
+            "pantau": folder / f"results-pantau-{fingerprint(1.0)}",
+            "frigate": folder / f"results-frigate-{frigate_hash()}-{args.frigate_fps:g}-"
+            f"{args.motion_height}",
+        }
+        for d in results_dirs.values():
+            d.mkdir(parents=True, exist_ok=True)
+            if not (d / "code.json").exists():
+                (d / "code.json").write_text(json.dumps(code_state(), indent=1))
         jobs = []
         for (site, w), video in files.items():
-            for pipeline in ("pantau", "frigate"):
+            for pipeline, results_dir in results_dirs.items():
                 result = results_dir / f"{video.stem}-{site}-{pipeline}.json.gz"
                 if result.exists() and not args.reanalyse:
                     continue
@@ -478,7 +484,7 @@ def main() -> None:
         )
 
     results = []
-    for p in sorted(results_dir.glob("*.json.gz")):
+    for p in sorted(p for d in results_dirs.values() for p in d.glob("*.json.gz")):
         with gzip.open(p, "rt", encoding="utf-8") as fh:
             results.append(json.load(fh))
     report(console, results, folder, specs, args)

@@ -427,3 +427,289 @@ def in_window(at: datetime, zone: ZoneInfo, start: time, end: time) -> bool:
     """Local time of day inside [start, end) (a window may cross midnight)."""
     t = at.astimezone(zone).time().replace(tzinfo=None)
     return start <= t < end if start <= end else (t >= start or t < end)
+
+
+# ---- running the benches: code hashes, footage, worker pools, the analysis of one file -------
+
+
+def source_hash(patterns: Iterable[str]) -> str:
+    """Hash of the `pantau` package files matching `patterns` (relative to the package), taken
+    where `pantau` is imported from: a run from a frozen copy names its results after that copy."""
+    import hashlib
+
+    import pantau
+
+    package = Path(pantau.__file__).parent
+    h = hashlib.sha256()
+    for pattern in patterns:
+        for p in sorted(package.glob(pattern)):
+            if p.is_file():
+                h.update(p.name.encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+# Whose change makes cached analysis results stale (the analyzer), or recorded footage (the
+# simulated world and its pictures; not the live server or the ground-truth writer).
+ANALYZER_SOURCES = (
+    "pipeline/observe.py",
+    "pipeline/backfill.py",
+    "pipeline/backfill_pool.py",
+    "pipeline/camera.py",
+    "media/reader.py",
+    "vision/*.py",
+    "models/*.onnx",
+)
+SIM_SOURCES = (
+    "sim/world.py",
+    "sim/plan.py",
+    "sim/profiles.py",
+    "sim/offices.py",
+    "sim/scene.py",
+    "sim/sprites.py",
+    "sim/render.py",
+    "sim/record.py",
+    "sim/encode.py",
+    "sim/sprite_data/*",
+    "registry/calendar.py",
+)
+
+
+def analyzer_hash() -> str:
+    """The analyzer's sources and the default analytics settings it runs with (the settings
+    file holds much else, which should not make results stale)."""
+    import hashlib
+
+    from pantau.config.model import Settings
+
+    defaults = Settings().model_dump(mode="json", include={"analytics", "ingest"})
+    text = source_hash(ANALYZER_SOURCES) + json.dumps(defaults, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def code_state() -> dict[str, Any]:
+    """Which code produced a result: commit, uncommitted package files, source hashes."""
+    import subprocess
+
+    import pantau
+
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *a],
+                cwd=Path(pantau.__file__).parent,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted": git("status", "--short", "--", ".").splitlines(),
+        "analyzer": analyzer_hash(),
+        "sim_sources": source_hash(SIM_SOURCES),
+        "at": datetime.now(ZoneInfo("UTC")).isoformat(timespec="seconds"),
+    }
+
+
+def recorded_days(folder: Path, slug: str) -> set[date]:
+    """Days whose ground truth is written: `record` writes it after the day's video is final."""
+    gt = folder / slug / "groundtruth.jsonl"
+    if not gt.exists():
+        return set()
+    return {
+        date.fromisoformat(json.loads(line)["date"])
+        for line in gt.read_text(encoding="utf-8").splitlines()
+        if '"type": "day"' in line
+    }
+
+
+def office_spec(office: Any) -> dict[str, Any]:
+    """A simulated office as plain data, to hand to a worker process."""
+    return office.world.office.model_dump(mode="json")
+
+
+def rebuild(spec: dict[str, Any], tz: str = "Asia/Makassar") -> Any:
+    from pantau.sim.offices import SimConfig, select_offices
+    from pantau.sim.profiles import OfficeSim
+
+    [office] = select_offices(SimConfig(offices=[OfficeSim.model_validate(spec)]), tz=tz)
+    return office
+
+
+class Ticker:
+    """Sends progress (simulated seconds) from a worker to the parent in coarse steps."""
+
+    def __init__(self, q: Any, key: str, step: float) -> None:
+        self.q, self.key, self.step, self.acc = q, key, step, 0.0
+
+    def __call__(self, amount: float) -> None:
+        self.acc += amount
+        if self.acc >= self.step:
+            self.q.put((self.key, self.acc))
+            self.acc = 0.0
+
+    def flush(self) -> None:
+        if self.acc:
+            self.q.put((self.key, self.acc))
+            self.acc = 0.0
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far (other jobs on the machine do not count)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def record_office(
+    spec: dict[str, Any],
+    out: str,
+    days: list[str],
+    interval: float,
+    q: Any,
+    view: str = "interior",
+    size: tuple[int, int] = (640, 360),
+    hours: tuple[float, float] = (0.0, 24.0),
+) -> tuple[str, float]:
+    """Worker: record the given days of one office's `view` with `pantau sim record`'s code
+    (its ground truth is one file per office); returns (slug, CPU seconds)."""
+    from pantau.sim.offices import make_scene
+    from pantau.sim.record import record
+
+    cpu0 = cpu_seconds()
+    office = rebuild(spec)
+    scene = make_scene(office.seed, view, *size)
+    tick = Ticker(q, "record", 3600.0)
+    for d in days:
+        record(
+            office.world,
+            {view: scene},
+            Path(out),
+            date.fromisoformat(d),
+            1,
+            interval_s=interval,
+            hours=hours,
+            progress=lambda frames: tick(frames * interval),
+        )
+    tick.flush()
+    (Path(out) / office.slug / "simulator.json").write_text(
+        json.dumps(code_state(), indent=1), encoding="utf-8"
+    )
+    return office.slug, cpu_seconds() - cpu0
+
+
+def run_pool(
+    console: Any,
+    jobs: int,
+    tasks: list[tuple[Callable, tuple, str]],
+    totals: dict[str, float],
+    q: Any,
+    on_done: Callable[[str, Any], None],
+) -> None:
+    """Run (fn, args, label) tasks in `jobs` processes; a progress bar per kind in `totals`
+    (simulated seconds, advanced by the workers' Tickers)."""
+    import queue as queues
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not tasks:
+        return
+    with (
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.1f}/{task.total:,.1f} h"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+        ProcessPoolExecutor(jobs) as pool,
+    ):
+        bars = {
+            k: progress.add_task(f"{k} (simulated hours)", total=v / 3600)
+            for k, v in totals.items()
+        }
+        pending = {pool.submit(fn, *args): label for fn, args, label in tasks}
+        while pending:
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    key, amount = q.get_nowait()
+                except queues.Empty:
+                    break
+                if key in bars:
+                    progress.advance(bars[key], amount / 3600)
+            for fut in done:
+                on_done(pending.pop(fut), fut.result())
+
+
+@dataclass
+class FileAnalysis:
+    rows: list[dict[str, Any]]
+    cpu_s: float
+    wall_s: float
+    detector_passes: int
+
+
+def analyse_file(
+    video: Path,
+    camera_id: int = 1,
+    *,
+    sample_fps: float = 0.2,
+    wrap: Callable[[Any], Any] = lambda analyzer: analyzer,
+    advance: Callable[[float], None] | None = None,
+) -> FileAnalysis:
+    """One recording through `pantau analyze`'s path in this process: `backfill.discover`,
+    `camera.make_analyzer` on default settings, `backfill.analyze_source`. `wrap` may put
+    something around the analyzer (it must pass `process` and `last_at` through)."""
+    import tempfile
+    import time as clock
+
+    from pantau.config.model import Settings
+    from pantau.pipeline.backfill import ResumeLog, analyze_source, discover
+    from pantau.pipeline.camera import CameraSpec, make_analyzer
+
+    with tempfile.TemporaryDirectory(prefix="pantau-bench-") as tmp:
+        settings = Settings.model_validate({"data_dir": tmp})
+        analyzer = make_analyzer(CameraSpec(id=camera_id, name=video.stem, url=""), settings)
+        assert analyzer is not None, "analytics are off in the default settings"
+        [source] = discover(video, None)
+        rows: list[dict[str, Any]] = []
+        cpu0, t0 = cpu_seconds(), clock.monotonic()
+        analyze_source(
+            source,
+            camera_id,
+            wrap(analyzer),
+            rows.extend,
+            ResumeLog(Path(tmp) / "resume"),
+            sample_fps=sample_fps,
+            advance=advance,
+        )
+        return FileAnalysis(
+            rows, cpu_seconds() - cpu0, clock.monotonic() - t0, analyzer.detector_runs
+        )
+
+
+def bench_arguments(doc: str | None, start: date, cache: Path) -> Any:
+    """The options every simulated-office bench takes (each adds its own)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--offices", type=int, default=4, help="number of offices (default 4)")
+    ap.add_argument("--interval", type=float, default=5.0, help="simulated seconds per frame")
+    ap.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=start,
+        help=f"first local date (default {start}, a {start:%A})",
+    )
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    ap.add_argument("--cache", type=Path, default=cache, help=f"default {cache}")
+    ap.add_argument("--reanalyse", action="store_true", help="ignore cached analysis results")
+    ap.add_argument("--record-only", action="store_true", help="record the footage, then stop")
+    ap.add_argument("--verbose", action="store_true", help="list every miss, with why")
+    return ap

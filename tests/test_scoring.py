@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import queue
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -272,3 +274,29 @@ def test_reads_the_simulators_own_file(tmp_path) -> None:
     assert len(gt.lights) == len(lights) > 0
     assert set(gt.days) == {DAY, DAY + timedelta(days=1)}
     assert gt.scheduled(at("08.00")) and not gt.scheduled(at("20.00"))
+
+
+def test_recorded_days_are_the_days_whose_ground_truth_is_written(tmp_path):
+    folder = tmp_path / "kel-test"
+    folder.mkdir()
+    lines = [
+        rec("day", at("00.00"), date="2026-11-23", working=True),
+        rec("person_enter", at("07.00"), actor="a", role="staff", views=["interior"]),
+        rec("day", at("00.00", DAY + timedelta(days=2)), date="2026-11-25", working=True),
+    ]
+    (folder / "groundtruth.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert scoring.recorded_days(tmp_path, "kel-test") == {DAY, DAY + timedelta(days=2)}
+    assert scoring.recorded_days(tmp_path, "kel-other") == set()
+
+
+def test_ticker_sends_progress_in_coarse_steps_and_flushes_the_rest():
+    q: queue.Queue = queue.Queue()
+    tick = scoring.Ticker(q, "record", 60.0)
+    for _ in range(13):
+        tick(10.0)
+    sent = []
+    while not q.empty():
+        sent.append(q.get())
+    assert sent == [("record", 60.0), ("record", 60.0)]
+    tick.flush()
+    assert q.get_nowait() == ("record", 10.0) and q.empty()
