@@ -1,0 +1,187 @@
+"""Carried disk: `pantau agent export` at the site, `pantau import` at the hub (real
+processes, both databases). Importing twice gives the same database; an altered bundle, a
+bundle signed by another key, and a revoked agent's bundle are refused with the reason."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import subprocess
+import tarfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy import select
+
+from pantau.edge.identity import Identity, save, signing_key
+from pantau.edge.outbox import Outbox
+from pantau.edge.sink import OutboxSink
+from pantau.runtime import Runtime
+from pantau.store.models import AuditEntry, VerdictRow
+from tests.test_edge_api import add_camera, admin_headers, dump_facts, enrol_agent, hub  # noqa: F401
+from tests.test_edge_sync import PANTAU
+
+TZ = ZoneInfo("Asia/Makassar")
+
+
+def a_working_day() -> date:
+    day = date.today() - timedelta(days=10)
+    while day.weekday() >= 4:
+        day -= timedelta(days=1)
+    return day
+
+
+def fill_site_day(outbox: Outbox, cam: int, day: date) -> int:
+    sink = OutboxSink(outbox)
+    start = datetime(day.year, day.month, day.day, 6, 0, tzinfo=TZ).astimezone(UTC)
+    rows = []
+    for i in range(11 * 60):
+        minute = start + timedelta(minutes=i)
+        local = minute.astimezone(TZ)
+        people = 2 if (7, 45) <= (local.hour, local.minute) < (16, 0) else 0
+        rows.append(
+            {
+                "camera_id": cam,
+                "minute": minute,
+                "people_max": people,
+                "people_mean": float(people),
+                "zones": {},
+                "tamper": {},
+                "lights_on": True,
+                "coverage_seconds": 60.0,
+                "samples": 12,
+                "source": "live",
+            }
+        )
+    sink.observations(cam, rows)
+    night = start + timedelta(hours=16)
+    sink.incidents(
+        [
+            {
+                "id": f"bundle-{cam}",
+                "camera_id": cam,
+                "kind": "intrusion",
+                "start": night,
+                "end": night + timedelta(minutes=6),
+                "detail": {},
+            }
+        ]
+    )
+    return len(rows) + 1
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PANTAU, *args], capture_output=True, text=True, timeout=120)
+
+
+def rewrite(bundle: Path, out: Path, change: Any) -> Path:
+    """A copy of the bundle with one member changed by `change(name, data) -> data`."""
+    with tarfile.open(bundle) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]  # type: ignore[union-attr]
+    with tarfile.open(out, "w") as tar:
+        for m, data in members:
+            data = change(m.name, data)
+            m.size = len(data)
+            tar.addfile(m, io.BytesIO(data))
+    return out
+
+
+def test_export_import_twice_tamper_revoke(hub: Any, tmp_path: Path) -> None:  # noqa: F811
+    client, rt = hub
+    rt: Runtime
+    h = admin_headers(client)
+    site_id, cam = add_camera(rt, "kel-korumba")
+    agent_dir = tmp_path / "site" / "agent"
+    enrolled = enrol_agent(client, h, site_id, agent_dir)  # signing key made in agent_dir
+    save(
+        agent_dir,
+        Identity("http://hub.invalid", enrolled["agent_id"], site_id, "korumba", enrolled["key"]),
+    )
+    day = a_working_day()
+    outbox = Outbox(agent_dir / "outbox.db")
+    n = fill_site_day(outbox, cam, day)
+    outbox.close()
+    agent_cfg = tmp_path / "agent.yaml"
+    agent_cfg.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "site")}))
+    hub_cfg = tmp_path / "hub.yaml"
+    hub_cfg.write_text(
+        yaml.safe_dump(
+            {"data_dir": str(rt.settings.data_dir), "database": {"url": rt.settings.database_url}}
+        )
+    )
+
+    usb = tmp_path / "usb"
+    exported = run("-c", str(agent_cfg), "agent", "export", "--out", str(usb))
+    assert exported.returncode == 0, exported.stderr
+    (bundle,) = usb.glob("*.bundle")
+    assert f"{n} items" in exported.stdout
+
+    first = run("-c", str(hub_cfg), "import", str(bundle))
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert f"{n} of {n} items accepted" in " ".join(first.stdout.split())
+    after_first = dump_facts(rt)
+    assert len(after_first["observation"]) == n - 1 and len(after_first["incident"]) == 1
+    with rt.sessions() as s:
+        verdict = s.scalar(
+            select(VerdictRow).where(VerdictRow.site_id == site_id, VerdictRow.day == day)
+        )
+    assert verdict is not None, "the imported day's verdict was not computed"
+
+    second = run("-c", str(hub_cfg), "import", str(bundle))
+    assert second.returncode == 0 and "imported before" in " ".join(second.stdout.split())
+    assert dump_facts(rt) == after_first  # twice = once, down to updated_at
+
+    def flip_payload(name: str, data: bytes) -> bytes:
+        if name != "items.jsonl.gz":
+            return data
+        lines = gzip.decompress(data).splitlines()
+        item = json.loads(lines[0])
+        item["data"]["people_max"] = 9
+        lines[0] = json.dumps(item).encode()
+        return gzip.compress(b"\n".join(lines) + b"\n")
+
+    def more_items(name: str, data: bytes) -> bytes:
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        manifest["site_id"] = 1
+        return json.dumps(manifest).encode()
+
+    cases = {
+        "payload altered": rewrite(bundle, tmp_path / "a.bundle", flip_payload),
+        "signature does not match": rewrite(bundle, tmp_path / "b.bundle", more_items),
+    }
+    other = tmp_path / "other-agent"
+    signing_key(other)
+    save(other, Identity("http://hub.invalid", enrolled["agent_id"], site_id, "palsu", "x"))
+    fake_cfg = tmp_path / "fake.yaml"
+    fake_cfg.write_text(
+        yaml.safe_dump({"data_dir": str(tmp_path), "edge": {"agent_dir": str(other)}})
+    )
+    Outbox(other / "outbox.db").close()
+    forged = run("-c", str(fake_cfg), "agent", "export", "--out", str(tmp_path / "usb2"))
+    assert forged.returncode == 0, forged.stderr
+    cases["signature does not match "] = next((tmp_path / "usb2").glob("*.bundle"))
+    for reason, path in cases.items():
+        refused = run("-c", str(hub_cfg), "import", str(path))
+        assert refused.returncode != 0, f"{path.name} was accepted"
+        assert reason.strip() in " ".join(refused.stderr.split()), refused.stderr
+        assert dump_facts(rt) == after_first
+
+    client.post(f"/api/agents/{enrolled['agent_id']}/revoke", headers=h)
+    refused = run("-c", str(hub_cfg), "import", str(bundle))
+    assert refused.returncode != 0 and "revoked" in refused.stderr
+    with rt.sessions() as s:
+        audit = [
+            (a.action, a.outcome)
+            for a in s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "agent.import")
+                .order_by(AuditEntry.id)
+            )
+        ]
+    assert audit == [("agent.import", "ok")] * 2 + [("agent.import", "refused")] * 4
