@@ -279,7 +279,7 @@ def test_playback_timeline_scrub_play_and_export(open_ui, ui_server: UiServer, r
     assert box
     page.mouse.click(box["x"] + x_of(page, t0 - timedelta(seconds=60)), box["y"] + 30)
     expect(page.locator("#putar-clock")).to_contain_text(local_clock(t0)[:5])
-    page.wait_for_function("document.querySelector('#putar-video').readyState >= 2", timeout=20000)
+    page.wait_for_function("document.querySelector('#putar-video')?.readyState >= 2", timeout=20000)
     # Zoom to 10 minutes around the play position and drag the playhead into the third segment.
     page.click("button[data-zoom='3']")
     box = timeline.bounding_box()
@@ -322,3 +322,19 @@ def test_playback_timeline_scrub_play_and_export(open_ui, ui_server: UiServer, r
     assert sha in Path(info.value.path()).read_text()
     page.evaluate("document.querySelector('main').scrollTop = 0")
     screenshot(page, "putar")
+
+
+def test_playback_deep_link_plays_at_the_moment_without_export_for_a_lurah(
+    open_ui, recorded
+) -> None:
+    """Other pages link to `putar?camera=&t=` (verdict evidence, alarms): it opens playing there."""
+    at = recorded["t0"] + timedelta(seconds=10)
+    s: Session = open_ui("lurah")
+    page = s.page
+    s.go(f"putar?camera={recorded['cam']}&t={at.isoformat().replace('+00:00', 'Z')}")
+    # The hour window starts at the moment itself: media time 0 is the third segment.
+    page.wait_for_function("document.querySelector('#putar-video')?.readyState >= 2", timeout=20000)
+    expect(page.locator("#putar-clock")).to_contain_text(local_clock(at)[:5])
+    expect(page.locator("button[data-zoom='2']")).to_have_class(re.compile("active"))
+    expect(page.locator("#putar-export")).to_have_count(0)
+    expect(page.locator(".putar-export-panel")).to_contain_text("hanya untuk ruang kendali")

@@ -554,7 +554,7 @@ export async function mount(root, ctx) {
     st.data = data;
     st.incidents = incidents.filter((i) => Date.parse(i.start) < st.dayEnd && (i.end === null || Date.parse(i.end) >= st.dayStart));
     if (!keepCursor) st.cursor = null;
-    clear(body).append(main);
+    if (!body.contains(main)) clear(body).append(main);
     if (!data.recording.length) setStatus(t("putar.no_recording_day", { day: fmt.dateLabel(st.day) }), "warn");
     else if (!st.win) setStatus(t("putar.pick_hint"));
     draw();
@@ -622,6 +622,8 @@ export async function mount(root, ctx) {
   const resize = new ResizeObserver(() => draw());
   resize.observe(body);
   st.unsubs.push(() => resize.disconnect());
+  // Today's timeline grows: re-read it once a minute (counts arrive per minute anyway).
+  st.timers.push(setInterval(() => st.day === fmt.today() && !st.drag && refreshDay(), MINUTE));
   st.destroy = () => {
     destroyPlayer();
     clearInterval(st.exportTimer);
@@ -640,5 +642,6 @@ export function unmount() {
   if (!st) return;
   st.alive = false;
   st.destroy?.();
+  st.timers.forEach(clearInterval);
   st.unsubs.forEach((off) => off());
 }
