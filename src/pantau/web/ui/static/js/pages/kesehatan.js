@@ -1,0 +1,321 @@
+// Kesehatan: is every camera up and recording, and which offices were installed but never
+// connected (the TIK evaluation). One request (GET /api/overview/health) fills the page; a
+// camera's state changes in place from the live feed, and the figures are re-read on a
+// restored link and every five minutes (uptime moves slowly).
+
+import { h, clear } from "../dom.js";
+import { ensureCss } from "./peta.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const RELOAD_MS = 5 * 60 * 1000;
+const CAMERA_STATES = ["online", "degraded", "connecting", "offline", "disabled"];
+
+let cleanup = [];
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) if (value !== undefined && value !== null) el.setAttribute(key, String(value));
+  for (const child of children.flat()) if (child !== null && child !== undefined) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return el;
+}
+
+/** ok >= 99 %, warn >= 90 %, late >= 50 %, bad below; none = not installed that day. */
+export function grade(value) {
+  if (value === null || value === undefined) return "none";
+  if (value >= 99) return "ok";
+  if (value >= 90) return "warn";
+  if (value >= 50) return "late";
+  return "bad";
+}
+
+export function mount(root, ctx) {
+  const { t, fmt, api } = ctx;
+  ensureCss("kesehatan");
+  cleanup = [];
+  const view = { data: null, query: "", state: "" };
+
+  const pct = (v) => (v === null || v === undefined ? "—" : `${fmt.number(v, 1)} %`);
+  const bytes = (n) => {
+    if (n === null || n === undefined) return "—";
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let i = 0;
+    let v = n;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i += 1;
+    }
+    return `${fmt.number(v, i >= 3 ? 1 : 0)} ${units[i]}`;
+  };
+  const share = (v) => h("span", { class: `pct pct-${grade(v)}` }, pct(v));
+
+  const status = h("span", { class: "muted", id: "kesehatan-updated" }, t("shell.loading"));
+  const search = h("input", { type: "search", id: "kesehatan-search", placeholder: t("kesehatan.search"), "aria-label": t("kesehatan.search") });
+  const stateSelect = h(
+    "select",
+    { id: "kesehatan-state", "aria-label": t("kesehatan.state_filter") },
+    h("option", { value: "" }, t("kesehatan.all_states")),
+    CAMERA_STATES.map((s) => h("option", { value: s }, t(`kesehatan.camera.${s}`))),
+  );
+  const reloadBtn = h("button", { type: "button", id: "kesehatan-refresh", onclick: () => load() }, t("kesehatan.refresh"));
+  const body = h("div", { class: "kesehatan-body" }, h("p", { class: "muted" }, t("kesehatan.loading")));
+  root.append(
+    h("h1", {}, t("kesehatan.title")),
+    h("div", { class: "toolbar" }, search, stateSelect, reloadBtn, h("span", { class: "spacer" }), status),
+    body,
+  );
+  search.addEventListener("input", () => {
+    view.query = search.value.trim().toLowerCase();
+    render();
+  });
+  stateSelect.addEventListener("change", () => {
+    view.state = stateSelect.value;
+    render();
+  });
+
+  // ---- pieces ----
+  function strip(camera, days) {
+    const cell = 9;
+    const gap = 2;
+    const width = days.length * (cell + gap);
+    return svg(
+      "svg",
+      { class: "strip", width, height: 22, viewBox: `0 0 ${width} 22`, role: "img", "aria-label": t("kesehatan.strip_label", { name: camera.name }), "data-camera": camera.camera_id },
+      days.map((day, i) => {
+        const up = camera.days_uptime[i];
+        const rec = camera.days_recorded[i];
+        const tip = up === null ? t("kesehatan.strip_none", { day: fmt.dateLabel(day, { weekday: "short", day: "numeric", month: "short" }) }) : t("kesehatan.strip_tip", { day: fmt.dateLabel(day, { weekday: "short", day: "numeric", month: "short" }), up: pct(up), rec: pct(rec) });
+        const x = i * (cell + gap);
+        return svg(
+          "g",
+          { "data-day": day },
+          svg("rect", { x, y: 0, width: cell, height: 14, rx: 2, class: `cell up-${grade(up)}` }, svg("title", {}, tip)),
+          svg("rect", { x, y: 16, width: cell, height: 5, rx: 1, class: `cell up-${grade(rec)}` }, svg("title", {}, tip)),
+        );
+      }),
+    );
+  }
+
+  function stateBadge(state, extra = {}) {
+    return h("span", { class: `state state-${state}`, "data-state": state, ...extra }, t(`kesehatan.camera.${state}`));
+  }
+
+  function bar(parts, total) {
+    const width = 220;
+    let x = 0;
+    return svg(
+      "svg",
+      { class: "bar", width, height: 12, viewBox: `0 0 ${width} 12`, "aria-hidden": "true" },
+      parts
+        .filter(([, n]) => n > 0)
+        .map(([cls, n]) => {
+          const w = total ? (width * n) / total : 0;
+          const rect = svg("rect", { x, y: 0, width: Math.max(w, 1), height: 12, class: cls });
+          x += w;
+          return rect;
+        }),
+    );
+  }
+
+  function summary(data) {
+    const counts = data.counts;
+    const total = data.cameras.length;
+    const week = (key) => {
+      const values = data.cameras.filter((c) => c.enabled).map((c) => c[key]["7d"]).filter((v) => v !== null);
+      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+    };
+    const withCams = data.sites.filter((s) => s.cameras > 0).length;
+    const disk = data.disk;
+    const used = disk.total_bytes ? disk.total_bytes - disk.free_bytes : 0;
+    return h(
+      "div",
+      { class: "grid-cards kesehatan-cards" },
+      h(
+        "div",
+        { class: "card", id: "kesehatan-card-cameras" },
+        h("h2", {}, t("kesehatan.cards.cameras")),
+        h("p", { class: "big" }, String(total)),
+        bar(CAMERA_STATES.map((s) => [`fill-${s}`, counts[s] || 0]), total),
+        h("p", { class: "legend-line" }, CAMERA_STATES.filter((s) => counts[s]).map((s) => h("span", {}, stateBadge(s), ` ${counts[s]}`))),
+      ),
+      h("div", { class: "card" }, h("h2", {}, t("kesehatan.cards.uptime")), h("p", { class: "big" }, share(week("uptime"))), h("p", { class: "muted" }, t("kesehatan.cards.uptime_hint"))),
+      h("div", { class: "card" }, h("h2", {}, t("kesehatan.cards.recorded")), h("p", { class: "big" }, share(week("recorded"))), h("p", { class: "muted" }, t("kesehatan.cards.recorded_hint"))),
+      h(
+        "div",
+        { class: "card" },
+        h("h2", {}, t("kesehatan.cards.sites")),
+        h("p", { class: "big" }, `${withCams} / ${data.sites.length}`),
+        h("p", { class: "muted" }, t("kesehatan.cards.sites_hint", { missing: data.not_connected.length })),
+      ),
+      h(
+        "div",
+        { class: `card${disk.warning ? " card-bad" : ""}`, id: "kesehatan-disk" },
+        h("h2", {}, t("kesehatan.cards.disk")),
+        h("p", { class: "big" }, t("kesehatan.cards.disk_free", { free: bytes(disk.free_bytes) })),
+        disk.total_bytes ? bar([["fill-used", used - disk.recordings_bytes], ["fill-recordings", disk.recordings_bytes], ["fill-free", disk.free_bytes]], disk.total_bytes) : null,
+        h("p", { class: "muted" }, t("kesehatan.cards.disk_detail", { total: bytes(disk.total_bytes), recordings: bytes(disk.recordings_bytes), min: bytes(disk.min_free_bytes) })),
+        disk.warning ? h("p", { class: "warning", role: "alert" }, disk.warning) : null,
+      ),
+    );
+  }
+
+  function cameraTable(data) {
+    const rows = data.cameras.filter((c) => (!view.state || c.state === view.state) && (!view.query || `${c.name} ${c.site_name} ${c.kecamatan || ""}`.toLowerCase().includes(view.query)));
+    const section = h("section", { class: "kesehatan-section", id: "kesehatan-cameras" }, h("h2", {}, t("kesehatan.cameras_title", { n: rows.length })));
+    if (!data.cameras.length) {
+      section.append(h("div", { class: "empty", id: "kesehatan-empty" }, h("p", {}, t("kesehatan.no_cameras")), ctx.can("admin") ? h("a", { href: "#/admin" }, t("kesehatan.add_cameras")) : null));
+      return section;
+    }
+    section.append(
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "kesehatan-table" },
+          h(
+            "thead",
+            {},
+            h("tr", {}, h("th", {}, t("kesehatan.col.camera")), h("th", {}, t("kesehatan.col.state")), h("th", {}, t("kesehatan.col.last_seen")), h("th", { class: "num" }, t("kesehatan.col.uptime")), h("th", { class: "num" }, t("kesehatan.col.recorded")), h("th", { class: "num" }, t("kesehatan.col.disk")), h("th", {}, t("kesehatan.col.days", { n: data.days.length }))),
+          ),
+          h(
+            "tbody",
+            {},
+            rows.map((c) =>
+              h(
+                "tr",
+                { "data-camera": c.camera_id },
+                h("td", {}, h("strong", {}, c.name), h("br"), h("a", { class: "muted", href: `#/peta?site=${c.site_id}` }, c.site_name)),
+                h("td", { class: "state-cell" }, stateBadge(c.state), h("div", { class: "muted reason" }, c.reason || ""), c.since ? h("div", { class: "muted since" }, t("kesehatan.since", { time: fmt.dateTimeLabel(c.since) })) : null),
+                h("td", {}, c.last_seen ? h("span", { title: fmt.dateTimeLabel(c.last_seen) }, fmt.ago(c.last_seen)) : h("span", { class: "muted" }, t("kesehatan.never"))),
+                h("td", { class: "num spans" }, data.spans.map((s) => h("div", {}, h("small", { class: "muted" }, t(`kesehatan.span.${s}`)), " ", share(c.uptime[s])))),
+                h("td", { class: "num spans" }, data.spans.map((s) => h("div", {}, h("small", { class: "muted" }, t(`kesehatan.span.${s}`)), " ", share(c.recorded[s])))),
+                h("td", { class: "num" }, bytes(c.bytes)),
+                h("td", {}, strip(c, data.days)),
+              ),
+            ),
+          ),
+        ),
+      ),
+      h("p", { class: "muted strip-legend" }, t("kesehatan.strip_legend"), ["ok", "warn", "late", "bad", "none"].map((g) => h("span", { class: `key up-${g}` }, t(`kesehatan.grade.${g}`)))),
+    );
+    return section;
+  }
+
+  function siteTable(data) {
+    const sites = data.sites.filter((s) => s.cameras > 0 && (!view.query || `${s.name} ${s.kecamatan || ""}`.toLowerCase().includes(view.query)));
+    const without = data.sites.filter((s) => s.cameras === 0).length;
+    const section = h("section", { class: "kesehatan-section", id: "kesehatan-sites" }, h("h2", {}, t("kesehatan.sites_title", { n: sites.length })));
+    if (without) section.append(h("p", { class: "muted" }, t("kesehatan.sites_without", { n: without })));
+    if (!sites.length) return section;
+    section.append(
+      h(
+        "table",
+        { class: "kesehatan-table" },
+        h("thead", {}, h("tr", {}, h("th", {}, t("kesehatan.col.site")), h("th", {}, t("kesehatan.col.connectivity")), h("th", {}, t("kesehatan.col.cameras")), h("th", { class: "num" }, t("kesehatan.col.uptime_7d")), h("th", { class: "num" }, t("kesehatan.col.recorded_7d")), h("th", { class: "num" }, t("kesehatan.col.disk")), h("th", {}, t("kesehatan.col.last_seen")))),
+        h(
+          "tbody",
+          {},
+          sites.map((s) =>
+            h(
+              "tr",
+              { "data-site": s.site_id },
+              h("td", {}, h("a", { href: `#/peta?site=${s.site_id}` }, s.name), h("br"), h("small", { class: "muted" }, s.kecamatan || "")),
+              h("td", {}, h("span", { class: `state state-${s.connectivity === "connected" ? "online" : "not_connected"}` }, t(`kesehatan.connectivity.${s.connectivity}`))),
+              h("td", {}, CAMERA_STATES.filter((st) => s.by_state[st]).map((st) => h("span", { class: "cam-count" }, stateBadge(st), ` ${s.by_state[st]}`))),
+              h("td", { class: "num" }, share(s.uptime["7d"])),
+              h("td", { class: "num" }, share(s.recorded["7d"])),
+              h("td", { class: "num" }, bytes(s.bytes)),
+              h("td", {}, s.last_seen ? fmt.ago(s.last_seen) : h("span", { class: "muted" }, t("kesehatan.never"))),
+            ),
+          ),
+        ),
+      ),
+    );
+    return section;
+  }
+
+  function missingList(data) {
+    const rows = data.not_connected;
+    const csv = h("a", { class: "button", id: "kesehatan-csv", href: api.url("overview/not-connected.csv"), download: "" }, t("kesehatan.download_csv"));
+    const section = h(
+      "section",
+      { class: "kesehatan-section card", id: "kesehatan-missing" },
+      h("div", { class: "section-head" }, h("h2", {}, t("kesehatan.missing_title", { n: rows.length })), csv),
+      h("p", { class: "muted" }, t("kesehatan.missing_hint")),
+    );
+    if (!rows.length) {
+      section.append(h("p", { class: "muted" }, t("kesehatan.missing_none")));
+      return section;
+    }
+    section.append(
+      h(
+        "table",
+        { class: "kesehatan-table" },
+        h("thead", {}, h("tr", {}, h("th", {}, t("kesehatan.col.site")), h("th", {}, t("kesehatan.col.kecamatan")), h("th", {}, t("kesehatan.col.cameras")), h("th", {}, t("kesehatan.col.reason")), h("th", {}, t("kesehatan.col.registered")))),
+        h(
+          "tbody",
+          {},
+          rows.map((r) =>
+            h(
+              "tr",
+              { "data-site": r.site_id, "data-reason": r.reason_code },
+              h("td", {}, h("a", { href: `#/peta?site=${r.site_id}` }, r.name)),
+              h("td", {}, r.kecamatan || "—"),
+              h("td", {}, r.cameras ? t("kesehatan.never_seen_of", { n: r.never_seen, total: r.cameras }) : "0"),
+              h("td", {}, r.reason_code === "link_down" ? t("kesehatan.missing.link_down") : t("kesehatan.missing.never_seen", { n: r.never_seen, total: r.cameras })),
+              h("td", {}, r.since ? fmt.dateTimeLabel(r.since) : "—"),
+            ),
+          ),
+        ),
+      ),
+    );
+    return section;
+  }
+
+  function render() {
+    const data = view.data;
+    if (!data) return;
+    clear(body).append(summary(data), cameraTable(data), missingList(data), siteTable(data));
+  }
+
+  async function load() {
+    reloadBtn.disabled = true;
+    status.classList.remove("error");
+    if (!view.data) clear(body).append(h("p", { class: "muted", id: "kesehatan-loading" }, t("kesehatan.loading")));
+    try {
+      view.data = await api.get("overview/health");
+      status.textContent = t("kesehatan.updated", { time: fmt.timeSeconds(view.data.generated_at) });
+      render();
+    } catch (error) {
+      status.textContent = t("kesehatan.load_failed", { message: error.message });
+      status.classList.add("error");
+      if (!view.data) clear(body).append(h("div", { class: "error-box", role: "alert" }, h("p", {}, t("kesehatan.load_failed", { message: error.message })), h("button", { type: "button", onclick: () => load() }, t("shell.retry"))));
+    } finally {
+      reloadBtn.disabled = false;
+    }
+  }
+
+  /** A camera that changes state is updated where it stands; the figures wait for the next read. */
+  function onCamera(event) {
+    const camera = view.data?.cameras.find((c) => c.camera_id === event.camera_id);
+    if (!camera) {
+      if (view.data) load();
+      return;
+    }
+    Object.assign(camera, { state: event.state, reason: event.reason, reason_code: event.reason_code, since: event.since });
+    view.data.counts = {};
+    for (const c of view.data.cameras) view.data.counts[c.state] = (view.data.counts[c.state] || 0) + 1;
+    render();
+  }
+
+  cleanup.push(ctx.live.on("camera", onCamera));
+  cleanup.push(ctx.live.onStatus((s) => s === "restored" && load()));
+  const timer = setInterval(load, RELOAD_MS);
+  cleanup.push(() => clearInterval(timer));
+  return load();
+}
+
+export function unmount() {
+  for (const fn of cleanup) fn();
+  cleanup = [];
+}
