@@ -29,6 +29,7 @@ from pantau.cli.common import EXIT_DATABASE, CliState, console, fail, open_rt, s
 from pantau.cli.report import report as report_cmd
 from pantau.cli.sim import sim_app
 from pantau.cli.verdicts import verdicts_app
+from pantau.demo.setup import DEMO_PASSWORD, DEMO_USERS  # noqa: F401  (kept importable here)
 from pantau.registry.calendar import HARI, CalendarError, format_hhmm
 from pantau.registry.cameras import find_site
 from pantau.registry.schedule import site_days
@@ -130,36 +131,47 @@ def serve(
                 manager.stop()
 
 
-DEMO_USERS = (
-    ("admin", Role.ADMIN, None, "Admin Diskominfo"),
-    ("operator", Role.OPERATOR, None, "Operator Ruang Kendali"),
-    ("walikota", Role.PIMPINAN, None, "Pimpinan (Wali Kota)"),
-    ("camat.mandonga", Role.CAMAT, "74.71.01", "Camat Mandonga"),
-    ("lurah.korumba", Role.LURAH, "74.71.01.1006", "Lurah Korumba"),
-)
-DEMO_PASSWORD = "pantau-demo"
-
-
 @app.command()
 def demo(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Listen port")] = 8080,
     no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="Prepare only, do not serve")
+        bool,
+        typer.Option("--no-serve", help="Prepare only (users, offices, history), do not serve"),
     ] = False,
+    live_cameras: Annotated[
+        int,
+        typer.Option(
+            "--live-cameras", min=0, max=8, help="Offices with live simulated cameras (RTSP)"
+        ),
+    ] = 5,
+    history_days: Annotated[
+        int,
+        typer.Option("--history-days", min=1, max=92, help="Days of simulated history"),
+    ] = 30,
+    rtsp_port: Annotated[
+        int, typer.Option(help="RTSP port of the simulated cameras (busy: any free port)")
+    ] = 8554,
 ) -> None:
-    """Prepare an embedded demo (SQLite, 65 Kendari offices, demo users) and serve it."""
+    """The control room on this machine: 65 Kendari offices, live simulated cameras, a
+    simulated past (marked as such), demo users; embedded SQLite in ./data (docs/demo.md)."""
+    from pantau.demo.run import DemoOptions, run
+
     st = state(ctx)
     st.settings.server.port = port
-    with open_rt(ctx) as rt, transaction(rt.sessions) as session:
-        for username, role, code, name in DEMO_USERS:
-            if session.scalar(select(User).where(User.username == username)) is None:
-                create_user(session, username, DEMO_PASSWORD, role, code, name)
-    console.print(
-        "Demo users (password [bold]pantau-demo[/]): " + ", ".join(u[0] for u in DEMO_USERS)
+    options = DemoOptions(
+        port=port,
+        host=st.settings.server.host,
+        live_cameras=live_cameras,
+        history_days=history_days,
+        rtsp_port=rtsp_port,
+        serve=not no_serve,
     )
-    if not no_serve:
-        ctx.invoke(serve, ctx=ctx, host=None, port=port)
+    with open_rt(ctx) as rt:
+        try:
+            run(rt, options, console)
+        except KeyboardInterrupt:
+            console.print("Demo dihentikan.")
 
 
 # ---------------------------------------------------------------- db

@@ -160,6 +160,9 @@ class Site(Base):
     allowed_windows: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default=text("'[]'")
     )
+    # `pantau demo`: everything this site recorded before this instant was generated from the
+    # simulator's ground truth (docs/demo.md); NULL = no simulated data.
+    history_simulated_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

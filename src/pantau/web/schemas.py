@@ -84,6 +84,11 @@ class SiteOut(Out):
     connectivity: Connectivity
     calendar_id: int | None
     camera_count: int = 0
+    history_simulated_until: datetime | None = Field(
+        default=None,
+        description="`pantau demo`: the site's data before this instant (UTC) is simulated "
+        '(generated from the simulator\'s ground truth): show "data simulasi". null: none',
+    )
 
 
 class SiteIn(In):

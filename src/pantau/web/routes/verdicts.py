@@ -104,6 +104,11 @@ class VerdictOut(BaseModel):
     computed_at: datetime
     rules_version: str
     correction: CorrectionOut | None = Field(description="The correction that applies (latest)")
+    simulated: bool = Field(
+        default=False,
+        description="Computed (at least partly) from simulated data of `pantau demo`: the day "
+        "began before the site's history_simulated_until",
+    )
 
 
 class HistoryOut(BaseModel):
@@ -266,7 +271,13 @@ def _fields(row: VerdictRow, site: Site, settings: Settings) -> dict[str, Any]:
         "computed_at": row.computed_at,
         "rules_version": row.rules_version,
         "correction": _correction_out(latest) if latest else None,
+        "simulated": _simulated(site, row.day, settings),
     }
+
+
+def _simulated(site: Site, day: date, settings: Settings) -> bool:
+    until = site.history_simulated_until
+    return until is not None and day_bounds(day, ZoneInfo(settings.city.timezone))[0] < until
 
 
 def _history_out(h: VerdictHistory) -> HistoryOut:
