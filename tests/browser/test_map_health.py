@@ -16,13 +16,24 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import delete
 
 from pantau.store.db import transaction
-from pantau.store.models import CameraState, HealthSample, Segment
+from pantau.store.models import CameraState, HealthSample, Observation, Segment
 from pantau.store.types import utcnow
 from tests.browser.conftest import Session, UiServer, screenshot
 
 KADIA = "74.71.08.1001"
 PUUWATU = "74.71.09.1001"
 TOBUUHA = "74.71.09.1004"
+# Tipulu, Wua Wua, Kambu, Nambo, Abeli, Baruga (cameras up), Bende, Watulondo (never seen).
+LIVELY = [
+    "74.71.05.1003",
+    "74.71.07.1001",
+    "74.71.10.1001",
+    "74.71.11.1003",
+    "74.71.06.1003",
+    "74.71.03.1001",
+    "74.71.08.1002",
+    "74.71.09.1002",
+]
 
 
 def site_of(ui: UiServer, code: str) -> dict:
@@ -113,7 +124,6 @@ def test_map_shows_every_office_and_follows_connectivity(
     expect(popup.locator("a[data-link='verdict']")).to_have_attribute(
         "href", f"#/kepatuhan?site={kadia['id']}"
     )
-    screenshot(page, "peta")
 
     # Clicking a legend entry shows only that state; clicking it again shows all.
     page.click("#peta-legend [data-state='not_connected']")
@@ -127,12 +137,51 @@ def test_map_shows_every_office_and_follows_connectivity(
     page.click(f"#peta-results button[data-site='{kadia['id']}']")
     expect(popup).to_be_visible()
 
+    # Working cameras at a few offices (open, not yet open or closed: the clock decides), people
+    # at some, a never-seen camera at others: the markers say what the API says.
+    rt, now = ui_server.runtime, utcnow()
+    lively = [site_of(ui_server, code) for code in LIVELY]
+    for i, site in enumerate(lively):
+        cam = arranged["camera"](site["id"])
+        if i >= 6:
+            continue  # never seen: kamera mati
+        with transaction(rt.sessions) as db:
+            db.add(
+                CameraState(
+                    camera_id=cam,
+                    state="online",
+                    since=now - timedelta(hours=3),
+                    last_packet_at=now,
+                    updated_at=now + timedelta(minutes=10),  # stays fresh during the test
+                )
+            )
+            if i % 2 == 0:
+                minute = now.replace(second=0, microsecond=0)
+                db.add(Observation(camera_id=cam, minute=minute, people_max=i + 1, samples=6))
+    page.reload()
+    expect(page.locator(".peta-pin")).to_have_count(65)
+    expect(page.locator("#peta-results")).to_be_hidden()
+    body = arranged["api"].get("/api/overview/sites").json()
+    states = {s["id"]: s for s in body["sites"]}
+    for site in lively:
+        expect(pin(page, site["id"])).to_have_attribute("data-state", states[site["id"]]["state"])
+    expect(pin(page, lively[2]["id"])).to_have_text("3")  # three people now
+    assert legend_counts(page) == body["counts"]
+    page.click("#peta-legend [data-state='camera_offline']")
+    page.click("#peta-legend [data-state='camera_offline']")
+    pin(page, lively[2]["id"]).click()
+    rich = page.locator(f".peta-popup[data-site='{lively[2]['id']}']")
+    expect(rich).to_contain_text("3 (menit")
+    page.mouse.move(1, 300)  # no hover tooltip in the picture
+    page.wait_for_timeout(500)  # the popup's fade and the map's pan
+    screenshot(page, "peta")
+
 
 def test_camat_map_shows_their_kecamatan_only(open_ui) -> None:
     s = open_ui("camat", lang="en")
     page = s.go("peta")
     expect(page.locator(".peta-pin")).to_have_count(6)
-    expect(page.locator("#peta-total")).to_have_text("6 offices")
+    expect(page.locator("#peta-total")).to_have_text("Offices: 6")
     assert sum(legend_counts(page).values()) == 6
     expect(page.locator("#peta-legend [data-state='open'] .label")).to_have_text("Open")
 

@@ -278,7 +278,15 @@ export function mount(root, ctx) {
     clear(body).append(summary(data), cameraTable(data), missingList(data), siteTable(data));
   }
 
-  async function load() {
+  let inFlight = null;
+  function load() {
+    inFlight ||= read().finally(() => {
+      inFlight = null;
+    });
+    return inFlight;
+  }
+
+  async function read() {
     reloadBtn.disabled = true;
     status.classList.remove("error");
     if (!view.data) clear(body).append(h("p", { class: "muted", id: "kesehatan-loading" }, t("kesehatan.loading")));

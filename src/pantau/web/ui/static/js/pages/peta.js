@@ -92,6 +92,7 @@ export async function mount(root, ctx) {
 
   function focusSite(id) {
     results.hidden = true;
+    search.blur();
     const marker = view.markers.get(id);
     const site = view.data?.sites.find((s) => s.id === id);
     if (!site) return;
@@ -248,7 +249,9 @@ export async function mount(root, ctx) {
       interactive: false,
       onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.name, { permanent: true, direction: "center", className: "peta-kec-label" }),
     }).addTo(map);
+    map.attributionControl.setPrefix("Leaflet");
     map.attributionControl.addAttribution("Batas wilayah: cahyadsn/wilayah_boundaries (MIT)");
+    view.kelLayer = kelLayer;
     view.bounds = kelLayer.getBounds();
     map.fitBounds(view.bounds, { padding: [10, 10] });
     view.siteLayer = L.layerGroup().addTo(map);
@@ -307,12 +310,14 @@ export async function mount(root, ctx) {
     }
   }
 
-  /** A camat or lurah sees their own area, not the whole city. */
+  /** A camat or lurah sees their own area, lit, not the whole city. */
   function fitToSites() {
     const points = view.data.sites.filter((s) => s.lat !== null).map((s) => [s.lat, s.lon]);
     if (!view.map || !points.length || ctx.can("admin", "operator", "pimpinan")) return;
-    if (points.length === 1) view.map.setView(points[0], 15);
-    else view.map.fitBounds(view.L.latLngBounds(points).pad(0.3), { maxZoom: 15 });
+    const mine = new Set(view.data.sites.map((s) => s.kelurahan_code));
+    view.kelLayer.setStyle((f) => (mine.has(f.properties.code) ? { fillColor: "#263646", color: "#5d7891" } : { fillOpacity: 0.55 }));
+    if (points.length === 1) view.map.setView(points[0], 14);
+    else view.map.fitBounds(view.L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
   }
 
   // ---- data ----
@@ -335,7 +340,7 @@ export async function mount(root, ctx) {
       renderLegend();
       renderList();
       drawMarkers();
-      if (search.value) showResults();
+      if (search.value && document.activeElement === search) showResults();
     } catch (error) {
       status.textContent = t("peta.load_failed", { message: error.message });
       status.classList.add("error");
