@@ -243,6 +243,8 @@ def test_month_heat_map_drill_down_and_correction(open_ui, month_data: dict[str,
     expect(page.locator("#kp-day-effective")).to_have_text("Dikoreksi (Rapat di kantor camat)")
     expect(page.locator("#kp-day-status")).to_have_text("Terlambat")  # the original stays
     expect(page.locator("#kp-corrections")).to_contain_text("Undangan Camat No. 005/61")
+    page.evaluate("window.scrollTo(0, 0); document.querySelector('main').scrollTo(0, 0)")
+    screenshot(page, "kepatuhan-hari")
     served = s.context.request.get(f"{s.base}/api/verdicts/{site['id']}/{late}?timeline=false")
     assert served.json()["correction"]["reason"] == "rapat_kantor_camat"
     assert served.json()["status"] == "terlambat"

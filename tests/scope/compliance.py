@@ -32,7 +32,7 @@ def entries(m: Any) -> dict[tuple[str, str], Any]:
         day = body["days"].index(m.VERDICT_DAY)
         for s in body["sites"]:
             if s["site_id"] == w.site.get("korumba"):
-                assert s["cells"][day]["status"] is not None  # the stored verdict shows up
+                assert s["cells"][day].get("status")  # the stored verdict shows up
 
     def url(path: str) -> Any:
         def build(w: Any, role: str, target: str) -> Any:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from pantau.config.model import Settings
 from pantau.registry.calendar import DaySchedule, format_hhmm
-from pantau.registry.schedule import site_calendar, site_day, site_days
+from pantau.registry.schedule import site_day, site_days
 from pantau.store.models import Camera, CameraState, Connectivity, Kecamatan, Site, VerdictRow
 from pantau.store.types import utcnow
 from pantau.verdicts.queries import OFFICES
@@ -234,13 +234,12 @@ def compliance_today(
         )
     }
     kec = _kecamatan_names(session)
-    schedules: dict[int, DaySchedule] = {}
+    schedules: dict[int | None, DaySchedule] = {}
     out = []
     for site in sites:
-        cal = site_calendar(session, site)
-        if cal.id not in schedules:
-            schedules[cal.id] = site_day(session, site, day)
-        schedule = schedules[cal.id]
+        if site.calendar_id not in schedules:  # offices share a few calendars (None: the city's)
+            schedules[site.calendar_id] = site_day(session, site, day)
+        schedule = schedules[site.calendar_id]
         row = verdicts.get(site.id)
         cams = [states[c.id] for c in site.cameras if c.id in states]
         state, why, overdue = today_state(site, schedule, row, cams, now_local, grace)
@@ -278,7 +277,7 @@ def compliance_today(
     )
 
 
-@router.get("/month", response_model=MonthOut)
+@router.get("/month", response_model=MonthOut, response_model_exclude_none=True)
 def compliance_month(
     request: Request,
     scope: Caller,
@@ -288,7 +287,8 @@ def compliance_month(
     kelurahan: Annotated[str | None, Query(description="kelurahan code")] = None,
 ) -> MonthOut:
     """Offices x days of a month, a few bytes per cell, for the heat map; days after today
-    are null. The full verdict of a cell is GET /api/verdicts/{site_id}/{day}."""
+    are null and empty fields are left out. The full verdict of a cell is
+    GET /api/verdicts/{site_id}/{day}."""
     settings = runtime(request).settings
     tz = ZoneInfo(settings.city.timezone)
     period = _month(month, settings)
@@ -307,13 +307,13 @@ def compliance_month(
         )
     }
     kec = _kecamatan_names(session)
-    calendars: dict[int, dict[date, DaySchedule]] = {}
+    calendars: dict[int | None, dict[date, DaySchedule]] = {}
     out = []
     for site in sites:
-        cal = site_calendar(session, site)
-        if cal.id not in calendars:
-            calendars[cal.id] = {s.day: s for s in site_days(session, site, period.start, last)}
-        schedule = calendars[cal.id]
+        if site.calendar_id not in calendars:
+            days_ = site_days(session, site, period.start, last)
+            calendars[site.calendar_id] = {s.day: s for s in days_}
+        schedule = calendars[site.calendar_id]
         cells: list[MonthCell | None] = []
         counts: Counter[str] = Counter()
         for day in days:

@@ -624,7 +624,7 @@ export async function mount(root, ctx) {
    * schedule and the seen opening and closing as lines. */
   function dayTimeline(v) {
     const tl = v.timeline;
-    const W = 1200, LEFT = 130, ROW = 46, TOP = 20;
+    const W = 1200, LEFT = 130, ROW = 46, TOP = 34;
     const start = new Date(tl.start).getTime();
     const lo = 5 * 60, hi = 21 * 60; // the office day; the night is in the raw data
     const span = hi - lo;
@@ -632,7 +632,7 @@ export async function mount(root, ctx) {
     const minuteOf = (iso) => (iso ? Math.round((new Date(iso).getTime() - start) / 60000) : null);
     const height = TOP + tl.cameras.length * ROW + 24;
     const svg = s("svg", { class: "kp-timeline", id: "kp-timeline", viewBox: `0 0 ${W} ${height}`, role: "img", "aria-label": t("kepatuhan.day.timeline") });
-    for (let m = lo; m <= hi; m += 60) svg.append(s("line", { x1: x(m), x2: x(m), y1: TOP - 4, y2: height - 20, class: "tick" }), s("text", { x: x(m), y: height - 6, class: "tick-label", "text-anchor": "middle" }, minutesToHhmm(m)));
+    for (let m = lo; m <= hi; m += 60) svg.append(s("line", { x1: x(m), x2: x(m), y1: TOP - 4, y2: height - 20, class: "tick" }), s("text", { x: x(m), y: height - 6, class: "tick-label", "text-anchor": m === hi ? "end" : "middle" }, minutesToHhmm(m)));
     const runs = (values, test, cls, y, hgt, label) => {
       let from = null;
       for (let i = lo; i <= hi; i++) {
@@ -660,15 +660,19 @@ export async function mount(root, ctx) {
       }
       if (path.length) svg.append(s("path", { d: path.join(""), class: "people" }, s("title", {}, t("kepatuhan.tl.people", { n: peak }))));
     });
-    const mark = (iso, cls, label) => {
+    const mark = (iso, cls, label, row) => {
       const m = minuteOf(iso);
       if (m === null || m < lo || m > hi) return;
-      svg.append(s("line", { x1: x(m), x2: x(m), y1: TOP - 10, y2: height - 20, class: cls }), s("text", { x: x(m) + 3, y: TOP - 8, class: `${cls}-label` }, label));
+      const right = x(m) > W - 160;
+      svg.append(
+        s("line", { x1: x(m), x2: x(m), y1: row ? 16 : 4, y2: height - 20, class: cls }),
+        s("text", { x: x(m) + (right ? -4 : 4), y: row ? 26 : 12, class: `${cls}-label`, "text-anchor": right ? "end" : "start" }, label),
+      );
     };
-    mark(v.scheduled_open, "sched", t("kepatuhan.tl.sched_open", { time: v.local.scheduled_open || "" }));
-    mark(v.scheduled_close, "sched", t("kepatuhan.tl.sched_close"));
-    mark(v.opened_at, "seen", t("kepatuhan.tl.opened", { time: v.local.opened || "" }));
-    mark(v.closed_at, "seen", t("kepatuhan.tl.closed"));
+    mark(v.scheduled_open, "sched", t("kepatuhan.tl.sched_open", { time: v.local.scheduled_open || "" }), 0);
+    mark(v.scheduled_close, "sched", t("kepatuhan.tl.sched_close"), 0);
+    mark(v.opened_at, "seen", t("kepatuhan.tl.opened", { time: v.local.opened || "" }), 1);
+    mark(v.closed_at, "seen", t("kepatuhan.tl.closed", { time: v.local.closed || "" }), 1);
     return h(
       "figure",
       { class: "kp-figure" },
