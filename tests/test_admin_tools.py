@@ -311,3 +311,14 @@ def test_audit_page_filters_and_pages(client: TestClient, auth: Auth) -> None:
     )
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "to"
     assert client.get("/api/audit/page", headers=auth("operator")).status_code == 403
+
+
+def test_a_keyframe_with_missing_slices_is_recognised() -> None:
+    """FFmpeg paints rows it never received flat green (YUV 0,0,0): not a picture to draw on."""
+    from pantau.web.routes.admin_tools import looks_truncated
+
+    picture = np.full((360, 640, 3), 90, np.uint8)
+    assert not looks_truncated(picture)
+    yuv_zero = cv2.cvtColor(np.zeros((1, 1, 3), np.uint8), cv2.COLOR_YUV2BGR)[0, 0]
+    picture[300:] = yuv_zero
+    assert looks_truncated(picture), yuv_zero

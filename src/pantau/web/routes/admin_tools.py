@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRouter
@@ -72,33 +73,51 @@ class CameraTestOut(BaseModel):
     jpeg_base64: str | None = Field(default=None, description="The first picture, as JPEG")
 
 
+MAX_KEYFRAMES = 4
+
+
+def looks_truncated(bgr: np.ndarray) -> bool:
+    """A keyframe decoded with slices missing: FFmpeg leaves the rows it never got as flat
+    green (YUV 0,0,0). Seen on loaded links; such a picture is no use for drawing zones."""
+    rows = bgr[-4:].astype(np.int16)
+    green = (rows[..., 1] > 100) & (rows[..., 0] < 40) & (rows[..., 2] < 40)
+    return bool(green.mean() > 0.5)
+
+
 def probe_stream(url: str, timeout: float) -> tuple[bytes, str, int, int]:
-    """The first decoded picture of a stream as JPEG, within `timeout` seconds overall."""
+    """A whole decoded picture of a stream as JPEG, within `timeout` seconds overall.
+
+    A keyframe the decoder reports as damaged (or whose bottom never arrived) is skipped for
+    the next one, up to MAX_KEYFRAMES; the last one is returned if none is whole in time.
+    """
     deadline = clock.monotonic() + timeout
     reader = StreamReader(
         url, open_timeout=timeout, stall_timeout=min(5.0, timeout), analytics_width=1280
     )
+    best = None
     with reader:
+        seen = 0
         try:
             for info in reader.packets():
+                errors = reader.decode_errors
                 frame = reader.sample(info)
                 if frame is not None:
-                    return encode_jpeg(frame.bgr, 85), reader.codec_name, *reader_size(reader)
+                    best, seen = frame, seen + 1
+                    whole = reader.decode_errors == errors and not looks_truncated(frame.bgr)
+                    if whole or seen >= MAX_KEYFRAMES:
+                        break
                 if clock.monotonic() > deadline:
                     break
         except StreamFailure as exc:
-            frame = reader.sample_pending() if exc.reason == "ended" else None
-            if frame is None:
+            if best is None and exc.reason == "ended":  # a short file: its only keyframe
+                best = reader.sample_pending()
+            if best is None:
                 raise
-            return encode_jpeg(frame.bgr, 85), reader.codec_name, *reader_size(reader)
-        frame = reader.sample_pending()
-        if frame is not None:
-            return encode_jpeg(frame.bgr, 85), reader.codec_name, *reader_size(reader)
-    raise StreamFailure("stalled", f"{redact(url)}: no picture within {timeout:g} s")
-
-
-def reader_size(reader: StreamReader) -> tuple[int, int]:
-    return reader.width, reader.height
+        best = best or reader.sample_pending()
+        size = (reader.width, reader.height)
+    if best is None:
+        raise StreamFailure("stalled", f"{redact(url)}: no picture within {timeout:g} s")
+    return encode_jpeg(best.bgr, 85), reader.codec_name, *size
 
 
 @router.post("/cameras/test", response_model=CameraTestOut)
