@@ -554,10 +554,6 @@ def seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[flo
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-def _bucket(column: Any, bounds: list[datetime]) -> ColumnElement[int]:
-    return case(*[(column < b, i) for i, b in enumerate(bounds[1:])], else_=-1)
-
-
 def _aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
@@ -587,8 +583,9 @@ class _Series:
 
 
 # A closed local day does not change (bar late uploads and retention), and summing 30 days of
-# 10 s segments for 65 cameras reads ~17 million rows: each (camera, day) is summed once and
-# kept for CLOSED_DAY_TTL. Only today and the last 24 h are read on every request.
+# 10 s segments for 65 cameras reads ~17 million rows: each (camera, day) is summed once, one
+# indexed range query per day, and kept for CLOSED_DAY_TTL. Only today and the last 24 h are
+# read on every request.
 CLOSED_DAY_TTL = 900.0
 _closed: dict[tuple[str, str, int, date], tuple[float, float, datetime | None, float]] = {}
 
@@ -617,26 +614,22 @@ def _series(
                 cells[cid, i] = hit[:3]
             else:
                 missing.append((cid, i))
-    if missing:
-        lo, hi = min(i for _, i in missing), max(i for _, i in missing)
-        cams = sorted({c for c, _ in missing})
-        got: dict[tuple[int, int], tuple[float, float, datetime | None]] = {}
+    by_day: dict[int, list[int]] = {}
+    for cid, i in missing:
+        by_day.setdefault(i, []).append(cid)
+    for i, cams in sorted(by_day.items()):
+        # One indexed range per day: cheaper than one query bucketing 30 days with a CASE.
         rows = session.execute(
-            select(
-                src.camera,
-                _bucket(src.time, bounds[lo : hi + 2]).label("bucket"),
-                func.sum(src.seconds),
-                func.sum(src.size),
-                func.min(src.time),
-            )
-            .where(src.camera.in_(cams), src.time >= bounds[lo], src.time < bounds[hi + 1])
-            .group_by(src.camera, literal_column("bucket"))
+            select(src.camera, func.sum(src.seconds), func.sum(src.size), func.min(src.time))
+            .where(src.camera.in_(cams), src.time >= bounds[i], src.time < bounds[i + 1])
+            .group_by(src.camera)
         )
-        for cid, b, seconds, size, first in rows:
-            if b is not None and b >= 0:
-                got[cid, lo + b] = (float(seconds or 0), float(size or 0), _aware(first))
-        for cid, i in missing:
-            cells[cid, i] = got.get((cid, i), (0.0, 0.0, None))
+        got = {
+            cid: (float(sec or 0), float(size or 0), _aware(first))
+            for cid, sec, size, first in rows
+        }
+        for cid in cams:
+            cells[cid, i] = got.get(cid, (0.0, 0.0, None))
             _closed[db, src.name, cid, days[i]] = (*cells[cid, i], clock)
     today, day_ago = bounds[-2], now - timedelta(hours=24)
     fresh = session.execute(
