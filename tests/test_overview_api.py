@@ -172,6 +172,7 @@ def test_a_site_moves_through_its_states(api: tuple[TestClient, Runtime]) -> Non
     row = site_row(client, h, site)
     assert (row["state"], row["reason_code"]) == ("not_open_yet", "no_data")
     assert row["working_day"] and row["last_seen"] is not None
+    assert row["schedule_rule"] == "override" and row["schedule_reason"].endswith("uji")
 
     minute = now.replace(second=0, microsecond=0)
     with transaction(rt.sessions) as s:

@@ -282,6 +282,7 @@ class SiteStateOut(BaseModel):
     reason: str = Field(description="Bahasa Indonesia; the UI builds its own from reason_code")
     reason_vars: dict[str, Any]
     working_day: bool
+    schedule_rule: str = Field(description="The calendar rule that decided today's hours")
     schedule_reason: str
     scheduled_open: datetime | None
     scheduled_close: datetime | None
@@ -433,6 +434,7 @@ def build_overview(session: Session, settings: Settings, scope: Scope) -> Overvi
                 reason=REASONS[decision.code].format(**decision.vars),
                 reason_vars=decision.vars,
                 working_day=schedule.working,
+                schedule_rule=schedule.rule,
                 schedule_reason=schedule.holiday_name or schedule.reason,
                 scheduled_open=opens,
                 scheduled_close=closes,

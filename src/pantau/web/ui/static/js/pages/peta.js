@@ -168,15 +168,22 @@ export async function mount(root, ctx) {
     );
   }
 
+  /** A holiday or closure keeps its own name; "no working hours" is said in the page's language. */
+  function dayOff(site) {
+    return site.schedule_rule === "no_hours" ? t("peta.popup.no_hours") : site.schedule_reason;
+  }
+
   function reasonText(site) {
-    return t(`peta.reason.${site.reason_code}`, site.reason_vars || {});
+    const vars = { ...(site.reason_vars || {}) };
+    if (site.reason_code.startsWith("day_off")) vars.name = dayOff(site);
+    return t(`peta.reason.${site.reason_code}`, vars);
   }
 
   // ---- popup ----
   function popup(site) {
     const schedule = site.working_day
       ? t("peta.popup.hours", { open: fmt.hhmm(site.scheduled_open), close: fmt.timeLabel(site.scheduled_close) })
-      : t("peta.popup.day_off", { reason: site.schedule_reason });
+      : t("peta.popup.day_off", { reason: dayOff(site) });
     const row = (label, value) => h("tr", {}, h("th", {}, label), h("td", {}, value));
     const people = site.people_now === null || site.people_now === undefined ? t("peta.popup.no_data") : t("peta.popup.people_at", { n: site.people_now, time: fmt.timeLabel(site.people_at) });
     const verdict = site.verdict_status ? h("span", { class: `state state-${site.verdict_status}` }, t(`peta.verdict.${site.verdict_status}`)) : t("peta.popup.no_verdict");
