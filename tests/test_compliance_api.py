@@ -16,9 +16,9 @@ from sqlalchemy import insert
 from pantau.registry.calendar import DaySchedule
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
-from pantau.store.models import Connectivity, Observation
+from pantau.store.models import Connectivity, Observation, Site
 from pantau.web.routes.compliance import simulated, today_state
-from tests.test_verdict_rules import MON, ObsDay
+from tests.test_verdict_rules import MON, ObsDay, local
 
 TZ = ZoneInfo("Asia/Makassar")
 SUNDAY = MON - timedelta(days=1)
@@ -90,6 +90,20 @@ def test_month_grid_shows_stored_verdicts_and_schedule(
     assert "status" not in bare["cells"][i] and bare["cells"][i]["working"] is True
     assert bare["cells"][i]["scheduled"] == "07.30"
     assert _site(body, offices["korumba"])["counts"]["tepat_waktu"] >= 1
+
+
+def test_demo_history_is_marked_simulated(
+    client: TestClient, auth: Any, offices: dict[str, int], shared_runtime: Runtime
+) -> None:
+    with transaction(shared_runtime.sessions) as s:
+        s.get(Site, offices["kandai"]).history_simulated_until = local(MON, "12.00")
+    body = _as(client, auth, "admin", "GET", "/api/compliance/month?month=2026-11").json()
+    i = body["days"].index(MON.isoformat())
+    cells = _site(body, offices["kandai"])["cells"]
+    assert cells[i]["simulated"] is True and cells[i + 1]["simulated"] is False
+    assert _site(body, offices["korumba"])["cells"][i]["simulated"] is False
+    verdict = _as(client, auth, "admin", "GET", f"/api/verdicts/{offices['kandai']}/{MON}")
+    assert verdict.json()["simulated"] is True  # the same rule as the verdicts API
 
 
 def test_month_is_scoped_and_filters_never_widen(
@@ -246,12 +260,13 @@ def test_today_state(
     assert today_state(site, schedule, row, cams, _at(now), grace=5) == want
 
 
-def test_simulated_mark_follows_whichever_marker_the_demo_writes() -> None:
-    site = SimpleNamespace()
+def test_simulated_mark_follows_the_sites_marker() -> None:
+    """Days that began before `history_simulated_until` (an instant) are the demo's history."""
     row = SimpleNamespace(detail={"status": "tepat_waktu"})
-    assert simulated(site, MON, row) is False
-    assert simulated(site, MON, SimpleNamespace(detail={"simulated": True})) is True
-    assert simulated(site, MON, SimpleNamespace(detail={}, simulated=True)) is True
-    until = SimpleNamespace(history_simulated_until=MON)
-    assert simulated(until, MON, row) is True and simulated(until, MON + timedelta(1), row) is False
-    assert simulated(SimpleNamespace(history_simulated_until=None), MON, row) is False
+    until = datetime(MON.year, MON.month, MON.day, 16, 30, tzinfo=UTC)  # 00.30 WITA on TUE
+    site = SimpleNamespace(history_simulated_until=until)
+    assert simulated(site, MON, row, TZ) is True
+    assert simulated(site, MON + timedelta(days=1), row, TZ) is True  # began 16.00 UTC
+    assert simulated(site, MON + timedelta(days=2), row, TZ) is False
+    assert simulated(site, MON, None, TZ) is False  # no verdict, nothing to mark
+    assert simulated(SimpleNamespace(history_simulated_until=None), MON, row, TZ) is False

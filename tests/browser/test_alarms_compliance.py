@@ -9,7 +9,7 @@ import functools
 import io
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from pantau.incidents.store import upsert_incidents
 from pantau.media.snapshot import write_latest
 from pantau.sim.scene import Scene
 from pantau.store.db import transaction
-from pantau.store.models import Incident, Observation
+from pantau.store.models import Incident, Observation, Site
 from pantau.store.types import utcnow
 from pantau.verdicts.store import recompute_range
 from tests.browser.conftest import Session, UiServer, screenshot
@@ -201,6 +201,9 @@ def month_data(ui_server: UiServer) -> dict[str, Any]:
         with transaction(ui_server.runtime.sessions) as s:
             s.execute(insert(Observation), rows)
             recompute_range(s, ui_server.runtime.settings, first, last, [site["id"]])
+            if key == "korumba":  # as `pantau demo` marks its generated past: the first day
+                row = s.get(Site, site["id"])
+                row.history_simulated_until = datetime.combine(working[0], time(12), UTC)
         out["sites"][key] = site
         out["days"][key] = working
     return out
@@ -228,6 +231,9 @@ def test_month_heat_map_drill_down_and_correction(open_ui, month_data: dict[str,
     expect(_cell(page, site["id"], late)).to_have_attribute("data-status", "terlambat")
     assert "terlambat 42 menit" in _cell(page, site["id"], late).locator("title").text_content()
     expect(page.locator("#kp-legend")).to_contain_text("Tepat waktu")
+    expect(_cell(page, site["id"], on_time)).to_have_class(re.compile(r"\bsim\b"))
+    expect(_cell(page, site["id"], late)).not_to_have_class(re.compile(r"\bsim\b"))
+    expect(page.locator(".kp-sim-note")).to_contain_text("data simulasi")
     screenshot(page, "kepatuhan-bulan")
 
     _cell(page, site["id"], late).click()

@@ -27,7 +27,7 @@ from pantau.store.types import utcnow
 from pantau.verdicts.queries import OFFICES
 from pantau.verdicts.report import Period, ReportError
 from pantau.verdicts.rules import TEPAT_WAKTU, TERLAMBAT, TERLAMBAT_BERAT, TIDAK_BUKA
-from pantau.verdicts.store import effective_status, latest_correction, local_today
+from pantau.verdicts.store import day_bounds, effective_status, latest_correction, local_today
 from pantau.web.deps import DB, Caller, runtime
 from pantau.web.errors import Invalid
 from pantau.web.routes.health import live_state
@@ -118,19 +118,11 @@ def _hhmm(dt: datetime | None, tz: ZoneInfo) -> str | None:
     return None if dt is None else format_hhmm(dt.astimezone(tz).time())
 
 
-def simulated(site: Site, day: date, row: VerdictRow | None) -> bool:
-    """Demo history is generated, not seen: whichever marker the demo writes (a flag in the
-    verdict's detail or on the row, or a site's `history_simulated_until`) marks the day."""
-    if row is not None and (
-        getattr(row, "simulated", False) or (row.detail or {}).get("simulated")
-    ):
-        return True
-    until = getattr(site, "history_simulated_until", None)
-    if isinstance(until, datetime):
-        until = until.date()
-    if isinstance(until, date):
-        return day <= until
-    return bool(getattr(site, "simulated", False)) and row is not None
+def simulated(site: Site, day: date, row: VerdictRow | None, tz: ZoneInfo) -> bool:
+    """Demo history is generated, not seen (`pantau demo`): a verdict of a day that began
+    before the site's `history_simulated_until` is marked, as GET /api/verdicts does."""
+    until = site.history_simulated_until
+    return row is not None and until is not None and day_bounds(day, tz)[0] < until
 
 
 def _offices(scope: Caller, kecamatan: str | None, kelurahan: str | None) -> Any:
@@ -263,7 +255,7 @@ def compliance_today(
                 cameras=len(site.cameras),
                 cameras_online=sum(s in ("online", "degraded") for s in cams),
                 verdict_computed_at=row.computed_at if row is not None else None,
-                simulated=simulated(site, day, row),
+                simulated=simulated(site, day, row, tz),
             )
         )
     counts = Counter(s.state for s in out)
@@ -339,7 +331,7 @@ def compliance_month(
                     late_minutes=row.late_minutes if row else None,
                     correction=correction.reason.value if correction else None,
                     holiday=sched.holiday_name or (None if sched.working else sched.reason),
-                    simulated=simulated(site, day, row),
+                    simulated=simulated(site, day, row, tz),
                 )
             )
         out.append(
