@@ -135,7 +135,8 @@ class Session:
     def go(self, route: str) -> Page:
         """Open a UI route (e.g. "peta") and wait for its page section."""
         self.page.goto(f"{self.base}/ui/#/{route}")
-        self.page.wait_for_selector(f"section.page[data-page='{route.split('?')[0]}']")
+        page_id = route.split("?")[0].split("/")[0]
+        self.page.wait_for_selector(f"section.page[data-page='{page_id}']")
         return self.page
 
 
