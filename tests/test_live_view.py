@@ -132,11 +132,13 @@ def test_camera_groups_carry_state_people_and_since(
             )
         )
         s.add(Observation(camera_id=down, minute=minute - timedelta(minutes=30), people_max=5))
+        s.add(Observation(camera_id=stale, minute=minute, people_max=2, source="sim"))
 
     body = groups_of(client, auth, "operator")
     cams = {c["id"]: c for c in body["cameras"]}
     assert cams[office]["state"] == "online" and cams[office]["people"] == 4
     assert cams[office]["lights_on"] is True and cams[office]["frame_at"] is not None
+    assert cams[office]["people_source"] == "live" and cams[stale]["people_source"] == "sim"
     assert cams[down]["state"] == "offline" and cams[down]["since"].startswith(iso(down_since)[:19])
     assert cams[down]["people"] is None, "a count from 30 minutes ago is not 'now'"
     assert cams[down]["frame_at"] is None

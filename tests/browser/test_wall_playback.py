@@ -66,7 +66,9 @@ def set_state(rt: Runtime, camera_id: int, state: str, since: datetime) -> None:
         )
 
 
-def observe(rt: Runtime, camera_id: int, minute: datetime, people: int, lights: bool) -> None:
+def observe(
+    rt: Runtime, camera_id: int, minute: datetime, people: int, lights: bool, source: str = "live"
+) -> None:
     with transaction(rt.sessions) as s:
         s.merge(
             Observation(
@@ -77,6 +79,7 @@ def observe(rt: Runtime, camera_id: int, minute: datetime, people: int, lights: 
                 lights_on=lights,
                 coverage_seconds=60,
                 samples=60,
+                source=source,
             )
         )
 
@@ -103,7 +106,7 @@ def wall(ui_server: UiServer) -> dict[str, Any]:
     set_state(rt, cams["park"], "online", now - timedelta(hours=3))
     set_state(rt, cams["desk"], "offline", down_since)
     observe(rt, cams["lobby"], minute, 3, True)
-    observe(rt, cams["park"], minute, 7, False)
+    observe(rt, cams["park"], minute, 7, False, source="sim")
     local = down_since + WITA
     return {"cams": cams, "tag": tag, "down_label": f"{local:%H.%M} WITA"}
 
@@ -140,13 +143,16 @@ def test_wall_tiles_groups_tour_and_live_view(open_ui, ui_server: UiServer, wall
     expect(page.locator("#wall-group")).to_have_value("kind:ruang_publik")
     expect(tile(page, cams["park"])).to_be_visible()
     expect(tile(page, cams["lobby"])).to_have_count(0)
+    expect(tile(page, cams["park"]).locator(".sim-mark")).to_have_text("data simulasi")
     page.wait_for_function(
         f"document.querySelector(\".tile[data-camera='{cams['park']}'] img\").naturalWidth > 0"
     )
     # Kecamatan Mandonga: both office cameras; people count, lights, offline since when.
     page.select_option("#wall-group", "kecamatan:74.71.01")
     lobby, desk = tile(page, cams["lobby"]), tile(page, cams["desk"])
-    expect(lobby.locator(".tile-name")).to_have_text(f"Lobi {wall['tag']}")
+    expect(lobby.locator(".tile-site")).to_have_text(f"Lobi {wall['tag']}")
+    expect(lobby.locator(".tile-name")).to_have_text("Kantor Kelurahan Korumba")
+    expect(lobby.locator(".sim-mark")).to_be_hidden()
     expect(lobby.locator(".tile-people")).to_have_text("3")
     expect(lobby.locator(".tile-lights.on")).to_have_count(1)
     expect(lobby.locator(".state")).to_have_text("Daring")
@@ -225,7 +231,8 @@ def recorded(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> d
     rec = add_recording(rt, cam, ts_segments(clip, media), t0)
     base = t0.replace(second=0)
     for i in range(-20, 21):
-        observe(rt, cam, base + timedelta(minutes=i), max(0, 4 - abs(i) // 5), i > -10)
+        source = "sim" if i < -15 else "live"  # as pantau demo leaves a live camera's past
+        observe(rt, cam, base + timedelta(minutes=i), max(0, 4 - abs(i) // 5), i > -10, source)
     incident = Incident(
         id=uuid.uuid4().hex[:20],
         camera_id=cam,
@@ -274,6 +281,8 @@ def test_playback_timeline_scrub_play_and_export(open_ui, ui_server: UiServer, r
     assert timeline.locator("rect.people").count() >= 30
     assert timeline.locator("rect.lights-on").count() == 30
     expect(page.locator("#putar-legend")).to_contain_text("puncak 4")
+    sim_until = local_clock(t0.replace(second=0) - timedelta(minutes=15))[:5]
+    expect(page.locator("#putar-sim")).to_contain_text(f"data simulasi menit sampai {sim_until}")
     # Click a minute before the recording: playback jumps to its first moment.
     box = timeline.bounding_box()
     assert box
@@ -320,7 +329,7 @@ def test_playback_timeline_scrub_play_and_export(open_ui, ui_server: UiServer, r
     with page.expect_download() as info:
         page.click("#putar-dl-manifest")
     assert sha in Path(info.value.path()).read_text()
-    page.evaluate("document.querySelector('main').scrollTop = 0")
+    page.evaluate("document.querySelector('main').scrollTop = 0; window.scrollTo(0, 0)")
     screenshot(page, "putar")
 
 

@@ -81,6 +81,7 @@ class LiveCameraOut(BaseModel):
     )
     people: int | None = Field(description="people_max of the newest observed minute")
     people_minute: datetime | None
+    people_source: str | None = Field(description='"live", "backfill" or "sim" (pantau demo)')
     lights_on: bool | None
     frame_at: datetime | None = Field(description="When the latest frame was written")
 
@@ -164,7 +165,7 @@ def camera_groups(request: Request, scope: Caller, session: DB) -> CameraGroupsO
     kecamatan = {
         code: name for code, name in session.execute(select(Kecamatan.code, Kecamatan.name))
     }
-    latest: dict[int, tuple[datetime, int, bool | None]] = {}
+    latest: dict[int, tuple[datetime, int, bool | None, str]] = {}
     ids = [cam.id for cam, _, _ in rows]
     if ids:
         recent = session.execute(
@@ -173,13 +174,14 @@ def camera_groups(request: Request, scope: Caller, session: DB) -> CameraGroupsO
                 Observation.minute,
                 Observation.people_max,
                 Observation.lights_on,
+                Observation.source,
             )
             .where(Observation.minute >= now - PEOPLE_FRESH)
             .where(Observation.camera_id.in_(ids))
             .order_by(Observation.minute)
         )
-        for cam_id, minute, people, lights in recent:
-            latest[cam_id] = (minute, people, lights)
+        for cam_id, minute, people, lights, source in recent:
+            latest[cam_id] = (minute, people, lights, source)
     cameras: list[LiveCameraOut] = []
     groups: dict[str, CameraGroupOut] = {}
     for cam, site, row in rows:
@@ -199,6 +201,7 @@ def camera_groups(request: Request, scope: Caller, session: DB) -> CameraGroupsO
                 since=_since(state, row),
                 people=seen[1] if seen else None,
                 people_minute=seen[0] if seen else None,
+                people_source=seen[3] if seen else None,
                 lights_on=seen[2] if seen else None,
                 frame_at=_frame_time(settings, cam.id),
                 **state,

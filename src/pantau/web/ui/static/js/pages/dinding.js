@@ -100,7 +100,7 @@ export async function mount(root, ctx) {
     },
   });
   const tourBar = h("span", { class: "tour-bar" }, h("span", {}));
-  const fullButton = h("button", { type: "button", id: "wall-fullscreen", onclick: () => toggleFullscreen() }, `⛶ ${t("dinding.fullscreen")}`);
+  const fullButton = h("button", { type: "button", id: "wall-fullscreen", onclick: () => toggleFullscreen() }, t("dinding.fullscreen"));
   const wall = h("div", { class: "wall", id: "wall" });
   const body = h("div", { class: "wall-body" }, h("p", { class: "muted" }, t("dinding.loading")));
   const holder = h(
@@ -114,12 +114,11 @@ export async function mount(root, ctx) {
       next,
       h("span", { class: "wall-tour" }, tourButton, tourSeconds, h("span", { class: "muted" }, t("dinding.seconds")), tourBar),
       h("span", { class: "spacer" }),
-      summary,
       fullButton,
     ),
     body,
   );
-  root.append(h("h1", {}, t("dinding.title")), holder);
+  root.append(h("div", { class: "wall-head" }, h("h1", {}, t("dinding.title")), summary), holder);
 
   function groupLabel(g) {
     if (g.kind === "all") return t("dinding.group.all");
@@ -166,7 +165,7 @@ export async function mount(root, ctx) {
   function setTour(on) {
     clearInterval(st.tourTimer);
     st.touring = on;
-    tourButton.textContent = on ? `⏸ ${t("dinding.tour_pause")}` : `▶ ${t("dinding.tour_start")}`;
+    tourButton.textContent = on ? `❚❚ ${t("dinding.tour_pause")}` : `▶ ${t("dinding.tour_start")}`;
     tourButton.classList.toggle("active", on);
     holder.classList.toggle("touring", on);
     if (!on) {
@@ -208,8 +207,9 @@ export async function mount(root, ctx) {
     const cam = st.cameras.get(tile.id);
     if (!cam) return;
     tile.el.dataset.state = cam.state;
-    tile.name.textContent = cam.name;
-    tile.site.textContent = cam.site_name;
+    tile.name.textContent = cam.site_name;
+    tile.site.textContent = cam.name;
+    tile.sim.hidden = cam.people_source !== "sim";
     tile.badge.className = `state state-${cam.state}`;
     tile.badge.textContent = t(`dinding.state.${cam.state}`);
     tile.count.textContent = cam.people === null || cam.people === undefined ? "" : String(cam.people);
@@ -237,6 +237,7 @@ export async function mount(root, ctx) {
       failures: 0,
       name: h("strong", { class: "tile-name" }),
       site: h("span", { class: "tile-site" }),
+      sim: h("span", { class: "sim-mark", title: t("dinding.simulated_hint") }, t("shell.simulated")),
       badge: h("span", { class: "state" }),
       count: h("span", {}),
       lights: h("span", { class: "tile-lights" }, icon("bulb")),
@@ -248,9 +249,9 @@ export async function mount(root, ctx) {
       "button",
       { type: "button", class: "tile", "data-camera": id, title: t("dinding.open_live"), onclick: () => openLive(id) },
       img,
-      h("span", { class: "tile-top" }, tile.badge, h("span", { class: "spacer" }), tile.lights, tile.people),
+      h("span", { class: "tile-top" }, tile.badge, tile.sim, h("span", { class: "spacer" }), tile.lights, tile.people),
       tile.note,
-      h("span", { class: "tile-caption" }, tile.name, tile.site, tile.age),
+      h("span", { class: "tile-caption" }, h("span", { class: "tile-line" }, tile.name, tile.age), tile.site),
     );
     renderTile(tile);
     return tile;
@@ -395,8 +396,8 @@ export async function mount(root, ctx) {
       { class: "live-overlay", id: "live-view", role: "dialog", "aria-modal": "true", "aria-labelledby": "live-title" },
       h("div", { class: "live-panel" },
         h("div", { class: "live-head" }, title, badge, facts, h("span", { class: "spacer" }),
-          h("button", { type: "button", id: "live-playback", onclick: () => ctx.navigate("putar", { camera: id }) }, `⏯ ${t("dinding.live.playback")}`),
-          h("button", { type: "button", onclick: () => box.requestFullscreen?.().catch((e) => ctx.toast(e.message, "error")) }, "⛶"),
+          h("button", { type: "button", id: "live-playback", onclick: () => ctx.navigate("putar", { camera: id }) }, t("dinding.live.playback")),
+          h("button", { type: "button", onclick: () => box.requestFullscreen?.().catch((e) => ctx.toast(e.message, "error")) }, t("dinding.fullscreen")),
           close),
         h("div", { class: "live-stage" }, img, note),
         h("p", { class: "live-privacy muted" }, t("dinding.live.audited")),
@@ -406,7 +407,7 @@ export async function mount(root, ctx) {
     document.addEventListener("keydown", onKey);
     const update = () => {
       const c = st.cameras.get(id) || cam;
-      title.textContent = `${c.name} · ${c.site_name}`;
+      title.textContent = `${c.site_name} · ${c.name}`;
       badge.className = `state state-${c.state}`;
       badge.textContent = t(`dinding.state.${c.state}`);
       facts.textContent = c.people === null || c.people === undefined ? "" : t("dinding.people_at_full", { n: c.people, time: fmt.timeLabel(c.people_minute) });

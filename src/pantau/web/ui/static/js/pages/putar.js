@@ -236,12 +236,13 @@ export async function mount(root, ctx) {
       if (!s) continue;
       const [x, mw] = [s[0], Math.max(1, Math.min(minuteW, s[1]))];
       const n = m.people_max[i];
+      const sim = m.source[i] === "sim" ? " sim" : "";
       if (n > 0) {
         const hh = Math.max(2, (LANES.people[1] * n) / peak);
-        kids.push(svg("rect", { x, y: LANES.people[0] + LANES.people[1] - hh, width: mw, height: hh, class: "people" }, svg("title", {}, t("putar.people_title", { time: fmt.timeLabel(a), n }))));
+        kids.push(svg("rect", { x, y: LANES.people[0] + LANES.people[1] - hh, width: mw, height: hh, class: `people${sim}` }, svg("title", {}, t("putar.people_title", { time: fmt.timeLabel(a), n }))));
       }
       const lit = m.lights_on[i];
-      if (lit !== null) kids.push(svg("rect", { x, y: LANES.lights[0], width: mw, height: LANES.lights[1], class: lit ? "lights-on" : "lights-off" }));
+      if (lit !== null) kids.push(svg("rect", { x, y: LANES.lights[0], width: mw, height: LANES.lights[1], class: `${lit ? "lights-on" : "lights-off"}${sim}` }));
     }
     lane("clip", t("putar.lane.clip"), ...LANES.clip);
     if (st.sel) {
@@ -264,8 +265,17 @@ export async function mount(root, ctx) {
       h("span", { class: "key lights-on" }), t("putar.legend.lights_on"),
       h("span", { class: "key lights-off" }), t("putar.legend.lights_off"),
       h("span", { class: "muted" }, t("putar.legend.coverage", { pct: fmt.number(coverage(), 1) })),
+      simulatedUntil(m),
     );
     zoomButtons.querySelectorAll("button").forEach((b) => b.classList.toggle("active", ZOOMS[Number(b.dataset.zoom)] === st.view.to - st.view.from));
+  }
+
+  /** "data simulasi until 18.50 WITA" when pantau demo generated some of the day's minutes. */
+  function simulatedUntil(m) {
+    const last = m.source.lastIndexOf("sim");
+    if (last < 0) return null;
+    const until = Date.parse(m.first_minute) + (m.offset[last] + 1) * MINUTE;
+    return h("span", { id: "putar-sim" }, h("span", { class: "sim-mark" }, t("shell.simulated")), " ", t("putar.legend.sim_until", { time: fmt.timeLabel(until) }));
   }
 
   function coverage() {
@@ -444,7 +454,7 @@ export async function mount(root, ctx) {
     return r.length ? r[0][0] : st.dayStart;
   }
 
-  video.addEventListener("play", () => { playButton.textContent = `⏸ ${t("putar.pause")}`; });
+  video.addEventListener("play", () => { playButton.textContent = `❚❚ ${t("putar.pause")}`; });
   video.addEventListener("pause", () => { playButton.textContent = `▶ ${t("putar.play")}`; });
   video.addEventListener("timeupdate", () => {
     if (st.drag === "scrub") return;
@@ -520,8 +530,8 @@ export async function mount(root, ctx) {
           h("dt", {}, t("putar.export.range_label")),
           h("dd", {}, `${fmt.dateLabel(out.from, { day: "numeric", month: "short", year: "numeric" })} ${fmt.timeSeconds(out.from)} – ${fmt.timeSeconds(out.to)}`)),
         h("p", { class: "toolbar" },
-          h("a", { class: "button", id: "putar-dl-clip", href: out.download.clip, download: "" }, `⬇ ${t("putar.export.download_clip")}`),
-          h("a", { class: "button", id: "putar-dl-manifest", href: out.download.manifest, download: "" }, `⬇ ${t("putar.export.download_manifest")}`),
+          h("a", { class: "button", id: "putar-dl-clip", href: out.download.clip, download: "" }, `↓ ${t("putar.export.download_clip")}`),
+          h("a", { class: "button", id: "putar-dl-manifest", href: out.download.manifest, download: "" }, `↓ ${t("putar.export.download_manifest")}`),
           h("button", { type: "button", onclick: () => navigator.clipboard?.writeText(out.sha256).then(() => ctx.toast(t("putar.export.copied"), "ok")) }, t("putar.export.copy"))),
       );
     } catch (error) {
@@ -611,12 +621,13 @@ export async function mount(root, ctx) {
     cameraSelect.disabled = dayInput.disabled = true;
     return;
   }
-  const bySite = new Map();
+  const byArea = new Map();
   for (const cam of st.cameras) {
-    if (!bySite.has(cam.site_name)) bySite.set(cam.site_name, []);
-    bySite.get(cam.site_name).push(cam);
+    const area = cam.kecamatan_name ? t("putar.kecamatan", { name: cam.kecamatan_name }) : t("putar.no_kecamatan");
+    if (!byArea.has(area)) byArea.set(area, []);
+    byArea.get(area).push(cam);
   }
-  cameraSelect.append(...[...bySite].map(([site, cams]) => h("optgroup", { label: site }, cams.map((c) => h("option", { value: c.id }, c.name)))));
+  cameraSelect.append(...[...byArea].map(([area, cams]) => h("optgroup", { label: area }, cams.map((c) => h("option", { value: c.id }, `${c.site_name} · ${c.name}`)))));
   st.unsubs.push(ctx.live.on("incident", (inc) => inc.camera_id === st.camId && refreshDay()));
   st.unsubs.push(ctx.live.onStatus((s) => s === "restored" && refreshDay()));
   const resize = new ResizeObserver(() => draw());
