@@ -406,6 +406,9 @@ def main() -> None:
     ap.add_argument("--reanalyse", action="store_true")
     ap.add_argument("--verbose", action="store_true", help="list the minutes they disagree on")
     ap.add_argument("--record-only", action="store_true", help="record the footage, then stop")
+    ap.add_argument(
+        "--site", action="append", help="only this office of the --offices (repeatable)"
+    )
     args = ap.parse_args()
     console = Console(width=160)
     specs = office_specs(args.offices)
@@ -427,6 +430,7 @@ def main() -> None:
         (s["site"], w): folder / s["site"] / VIEW / f"{args.date}-{w[0].replace('.', '')}.mp4"
         for s in specs
         for w in windows
+        if not args.site or s["site"] in args.site
     }
     with Manager() as manager:
         q = manager.Queue()
@@ -434,7 +438,7 @@ def main() -> None:
             (record_window, (s, str(folder), str(args.date), w, args.fps, q), f"{s['site']} {w}")
             for s in specs
             for w in windows
-            if not files[(s["site"], w)].exists()
+            if (s["site"], w) in files and not files[(s["site"], w)].exists()
         ]
         todo = sum(hours(w[1]) - hours(w[0]) for _s, w in ((t[1][0], t[1][3]) for t in tasks))
         run_pool(
@@ -496,7 +500,8 @@ def report(console: Console, results: list[dict], folder: Path, specs: list[dict
     zone = ZoneInfo(TZ)
     seeds = {s["site"]: s["seed"] for s in specs}
     table = Table(
-        title=f"Pantau vs Frigate-style, {len(specs)} offices, {args.date} "
+        title=f"Pantau vs Frigate-style, {len({r['slug'] for r in results})} office(s), "
+        f"{args.date} "
         f"{args.windows} WITA, 640x360 H.264 at {args.fps:g} fps"
     )
     for col in (

@@ -711,5 +711,8 @@ def bench_arguments(doc: str | None, start: date, cache: Path) -> Any:
     ap.add_argument("--cache", type=Path, default=cache, help=f"default {cache}")
     ap.add_argument("--reanalyse", action="store_true", help="ignore cached analysis results")
     ap.add_argument("--record-only", action="store_true", help="record the footage, then stop")
+    ap.add_argument(
+        "--no-record", action="store_true", help="record nothing: analyse and score what is there"
+    )
     ap.add_argument("--verbose", action="store_true", help="list every miss, with why")
     return ap

@@ -72,7 +72,7 @@ from bench.scoring import (  # noqa: E402
 )
 
 from pantau.config.model import Settings  # noqa: E402
-from pantau.pipeline.backfill import ResumeLog, discover, plan  # noqa: E402
+from pantau.pipeline.backfill import BackfillError, ResumeLog, discover, plan  # noqa: E402
 from pantau.pipeline.backfill_pool import backfill  # noqa: E402
 from pantau.pipeline.camera import CameraSpec  # noqa: E402
 from pantau.registry.calendar import default_city_rules, schedule_for_day  # noqa: E402
@@ -249,9 +249,11 @@ def analyse_all(
         video = folder / o.slug / VIEW
         if not video.exists():
             continue
-        sources = [
-            s for s in discover(video, None) if s.path.stem in wanted and s.path.stem not in done
-        ]
+        try:
+            found = discover(video, None)
+        except BackfillError:  # nothing finished yet (a recording may be under way)
+            continue
+        sources = [s for s in found if s.path.stem in wanted and s.path.stem not in done]
         if sources:
             work.append((o, sources))
     if not work:
@@ -1044,7 +1046,7 @@ def main() -> None:
     t0 = time.monotonic()
     rules = default_city_rules()
     rec_days = [d for d in days if schedule_for_day(rules, d).working]
-    rec_cpu = record_all(console, folder, offices, rec_days, args)
+    rec_cpu = 0.0 if args.no_record else record_all(console, folder, offices, rec_days, args)
     if rec_cpu:
         console.print(f"recording: {time.monotonic() - t0:.0f} s wall, {rec_cpu:.0f} s CPU")
     if args.record_only:
