@@ -236,6 +236,7 @@ def test_health_lists_cameras_strips_and_the_not_connected_offices(
         expect(page.locator(f"tr[data-camera='{silent}'] .state")).to_have_text("Mati")
         expect(page.locator(f"tr[data-camera='{silent}']")).to_contain_text("belum pernah")
         expect(page.locator(f"tr[data-camera='{off}'] .state")).to_have_text("Nonaktif")
+        expect(page.locator(f"tr[data-camera='{off}'] td.spans").first).to_contain_text("—")
         strip = row.locator("svg.strip g")
         expect(strip).to_have_count(30)
         top = row.locator("svg.strip g rect:first-child")
@@ -251,7 +252,7 @@ def test_health_lists_cameras_strips_and_the_not_connected_offices(
             "data-reason", "link_down"
         )
         expect(missing.locator(f"tr[data-site='{puuwatu['id']}']")).to_contain_text(
-            "2 dari 3 kamera belum pernah mengirim gambar"
+            "1 dari 3 kamera belum pernah mengirim gambar"  # a disabled one is not missing
         )
         screenshot(page, "kesehatan")
 
@@ -260,7 +261,7 @@ def test_health_lists_cameras_strips_and_the_not_connected_offices(
         text = info.value.path().read_text(encoding="utf-8-sig")
         rows = {r["kantor"]: r for r in csv.DictReader(io.StringIO(text))}
         assert rows[tobuuha["name"]]["konektivitas"] == "not_connected"
-        assert rows[puuwatu["name"]]["kamera_belum_pernah_terlihat"] == "2"
+        assert rows[puuwatu["name"]]["kamera_belum_pernah_terlihat"] == "1"
 
         page.fill("#kesehatan-search", "tidak-ada-kamera-begini")
         expect(page.locator("#kesehatan-cameras tbody tr")).to_have_count(0)

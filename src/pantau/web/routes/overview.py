@@ -493,7 +493,7 @@ class CameraHealthRow(BaseModel):
     since: datetime | None
     last_seen: datetime | None
     installed_at: datetime = Field(description="Added to Pantau (or its first sample, if earlier)")
-    never_seen: bool
+    never_seen: bool = Field(description="Enabled, and never sent a packet nor a recording")
     uptime: dict[str, float | None] = Field(description="Online share since installed, per span")
     recorded: dict[str, float | None] = Field(description="Recorded share since installed")
     bytes: int = Field(description="Size of its recordings of the last 30 days")
@@ -765,7 +765,9 @@ def build_health(session: Session, settings: Settings, scope: Scope) -> HealthOv
                 since=st.since if st else None,
                 last_seen=st.last_packet_at if st else None,
                 installed_at=installed,
-                never_seen=(st is None or st.last_packet_at is None) and not rec.bytes[cam.id],
+                never_seen=cam.enabled
+                and (st is None or st.last_packet_at is None)
+                and not rec.bytes[cam.id],
                 uptime=_span_shares(up, cam.id, bounds, installed, now),
                 recorded=_span_shares(rec, cam.id, bounds, installed, now),
                 bytes=int(rec.bytes[cam.id]),

@@ -81,8 +81,8 @@ export function mount(root, ctx) {
       "svg",
       { class: "strip", width, height: 22, viewBox: `0 0 ${width} 22`, role: "img", "aria-label": t("kesehatan.strip_label", { name: camera.name }), "data-camera": camera.camera_id },
       days.map((day, i) => {
-        const up = camera.days_uptime[i];
-        const rec = camera.days_recorded[i];
+        const up = camera.enabled ? camera.days_uptime[i] : null;
+        const rec = camera.enabled ? camera.days_recorded[i] : null;
         const tip = up === null ? t("kesehatan.strip_none", { day: fmt.dateLabel(day, { weekday: "short", day: "numeric", month: "short" }) }) : t("kesehatan.strip_tip", { day: fmt.dateLabel(day, { weekday: "short", day: "numeric", month: "short" }), up: pct(up), rec: pct(rec) });
         const x = i * (cell + gap);
         return svg(
@@ -104,7 +104,7 @@ export function mount(root, ctx) {
     let x = 0;
     return svg(
       "svg",
-      { class: "bar", width, height: 12, viewBox: `0 0 ${width} 12`, "aria-hidden": "true" },
+      { class: "bar", width, height: 12, viewBox: `0 0 ${width} 12`, preserveAspectRatio: "none", "aria-hidden": "true" },
       parts
         .filter(([, n]) => n > 0)
         .map(([cls, n]) => {
@@ -187,8 +187,8 @@ export function mount(root, ctx) {
                 h("td", {}, h("strong", {}, c.name), h("br"), h("a", { class: "muted", href: `#/peta?site=${c.site_id}` }, c.site_name)),
                 h("td", { class: "state-cell" }, stateBadge(c.state), h("div", { class: "muted reason" }, c.reason || ""), c.since ? h("div", { class: "muted since" }, t("kesehatan.since", { time: fmt.dateTimeLabel(c.since) })) : null),
                 h("td", {}, c.last_seen ? h("span", { title: fmt.dateTimeLabel(c.last_seen) }, fmt.ago(c.last_seen)) : h("span", { class: "muted" }, t("kesehatan.never"))),
-                h("td", { class: "num spans" }, data.spans.map((s) => h("div", {}, h("small", { class: "muted" }, t(`kesehatan.span.${s}`)), " ", share(c.uptime[s])))),
-                h("td", { class: "num spans" }, data.spans.map((s) => h("div", {}, h("small", { class: "muted" }, t(`kesehatan.span.${s}`)), " ", share(c.recorded[s])))),
+                h("td", { class: "num spans" }, data.spans.map((s) => h("div", {}, h("small", { class: "muted" }, t(`kesehatan.span.${s}`)), " ", share(c.enabled ? c.uptime[s] : null)))),
+                h("td", { class: "num spans" }, data.spans.map((s) => h("div", {}, h("small", { class: "muted" }, t(`kesehatan.span.${s}`)), " ", share(c.enabled ? c.recorded[s] : null)))),
                 h("td", { class: "num" }, bytes(c.bytes)),
                 h("td", {}, strip(c, data.days)),
               ),
