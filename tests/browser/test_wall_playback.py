@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import expect
@@ -40,6 +41,16 @@ def frame(text: str, color: tuple[int, int, int]) -> np.ndarray:
     return img
 
 
+_ADMIN: dict[str, httpx.Client] = {}
+
+
+def admin(ui: UiServer) -> httpx.Client:
+    """One logged-in admin client (a login costs a password hash, ~1 s on a busy machine)."""
+    if ui.url not in _ADMIN:
+        _ADMIN[ui.url] = ui.api("admin")
+    return _ADMIN[ui.url]
+
+
 def new_camera(ui: UiServer, site: int, name: str) -> int:
     body = {
         "site_id": site,
@@ -47,7 +58,7 @@ def new_camera(ui: UiServer, site: int, name: str) -> int:
         "purpose": "keamanan",
         "main_stream": "rtsp://10.9.9.9/s",
     }
-    r = ui.api("admin").post("/api/cameras", json=body)
+    r = admin(ui).post("/api/cameras", json=body)
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -90,7 +101,7 @@ def wall(ui_server: UiServer) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:4]
     office = site_id(rt, KORUMBA)
     body = {"kind": "ruang_publik", "name": f"Taman Kota {tag}", "kelurahan_code": KORUMBA}
-    park = ui_server.api("admin").post("/api/sites", json=body).json()["id"]
+    park = admin(ui_server).post("/api/sites", json=body).json()["id"]
     cams = {
         "lobby": new_camera(ui_server, office, f"Lobi {tag}"),
         "desk": new_camera(ui_server, office, f"Loket {tag}"),
@@ -199,17 +210,72 @@ def test_wall_tiles_groups_tour_and_live_view(open_ui, ui_server: UiServer, wall
     assert views.get(cams["lobby"]) == 0, "the stream must end when the viewer goes away"
 
 
+def test_wall_refreshes_visible_tiles_only_a_few_at_a_time(
+    open_ui, ui_server: UiServer, wall
+) -> None:
+    """22 public-space cameras on an 8x8 wall: at most 3 thumbnail requests at once; on 2x2,
+    only the 4 cameras on screen are asked for."""
+    rt = ui_server.runtime
+    park_site = admin(ui_server).get(f"/api/cameras/{wall['cams']['park']}").json()["site_id"]
+    extra = [new_camera(ui_server, park_site, f"Taman {wall['tag']}-{i:02d}") for i in range(21)]
+    for i, cam in enumerate(extra):
+        write_latest(rt.settings.snapshots_dir, cam, frame(f"T{i:02d}", (30, 90 + i * 5, 30)))
+        set_state(rt, cam, "online", utcnow() - timedelta(hours=1))
+    s: Session = open_ui("operator")
+    page = s.page
+    busy: dict[str, int] = {"now": 0, "max": 0}
+    asked: list[str] = []
+
+    def started(request: Any) -> None:
+        if "/thumb.jpg" in request.url:
+            asked.append(request.url)
+            busy["now"] += 1
+            busy["max"] = max(busy["max"], busy["now"])
+
+    def ended(request: Any) -> None:
+        if "/thumb.jpg" in request.url:
+            busy["now"] -= 1
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    wanted = '{"layout": 8, "group": "kind:ruang_publik", "tourSeconds": 15}'
+    page.add_init_script(f"localStorage.setItem('pantau.wall', '{wanted}')")
+    s.go("dinding")
+    expect(page.locator("#wall .tile[data-camera]")).to_have_count(22)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#wall .tile[data-camera] img')]"
+        ".every(img => img.naturalWidth > 0)",
+        timeout=30000,
+    )
+    assert len(asked) >= 22 and busy["max"] <= 3, (len(asked), busy)
+    page.click("button[data-layout='2']")
+    shown = {
+        int(x)
+        for x in page.eval_on_selector_all(
+            "#wall .tile[data-camera]", "els => els.map(e => e.dataset.camera)"
+        )
+    }
+    assert len(shown) == 4
+    asked.clear()
+    page.wait_for_timeout(4000)
+    cams = {int(re.search(r"/cameras/(\d+)/thumb", url).group(1)) for url in asked}
+    assert asked and cams <= shown, (cams, shown)
+
+
 def test_wall_is_scoped_and_explains_an_empty_area(open_ui, ui_server: UiServer, wall) -> None:
-    camat = open_ui("camat")
+    camat = open_ui("camat", lang="en")
     camat.go("dinding")
-    expect(camat.page.locator("#wall-summary")).to_contain_text("kamera")
+    expect(camat.page.locator("main h1")).to_have_text("Video wall")
+    expect(camat.page.locator("#wall-summary")).to_contain_text("cameras")
     options = camat.page.locator("#wall-group option").all_inner_texts()
     assert any(o.startswith("Kec. Mandonga") for o in options), options
+    assert any(o.startswith("Public spaces") for o in options), options
     assert not [o for o in options if o.startswith("Kec.") and "Mandonga" not in o], options
     # A lurah of a kelurahan without cameras gets an explanation, not an empty grid.
     name = f"lurah-{uuid.uuid4().hex[:6]}"
     body = {"username": name, "password": PASSWORD, "role": "lurah", "scope_code": KANDAI}
-    assert ui_server.api("admin").post("/api/users", json=body).status_code == 201
+    assert admin(ui_server).post("/api/users", json=body).status_code == 201
     lurah = open_ui(name)
     lurah.go("dinding")
     expect(lurah.page.locator("#wall-empty h2")).to_have_text("Belum ada kamera di wilayah Anda")
