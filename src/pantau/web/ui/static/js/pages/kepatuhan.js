@@ -237,7 +237,7 @@ export async function mount(root, ctx) {
           h(
             "tr",
             { "data-site": site.site_id, "data-state": site.state, class: "clickable", onclick: () => go("hari", { site: site.site_id, day: data.day }) },
-            h("td", {}, site.name, site.simulated ? [" ", simMark()] : null),
+            h("td", {}, site.name, site.simulated ? h("i", { class: "sim-dot-inline", title: t("shell.simulated") }) : null),
             h("td", {}, site.kecamatan_name || "—"),
             h("td", {}, h("span", { class: `state state-${site.state}` }, statusLabel(site.state))),
             h("td", {}, site.scheduled_open ? wita(site.scheduled_open) : "—"),
@@ -250,6 +250,7 @@ export async function mount(root, ctx) {
     );
     append(clear(holder), [
       h("p", { class: "muted" }, t("kepatuhan.today.as_of", { date: fmt.dateLabel(data.day), time: data.now_local, total })),
+      data.sites.some((x) => x.simulated) ? h("p", { class: "kp-sim-note" }, simMark(), " ", t("kepatuhan.today.simulated_rows")) : null,
       h("div", { class: "kp-tiles" }, tiles),
       bar,
       openingStrip(data),

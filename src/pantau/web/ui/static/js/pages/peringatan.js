@@ -292,6 +292,11 @@ export async function mount(root, ctx) {
     );
   }
 
+  /** Incidents the demo generated from simulated data (before the site's marker). */
+  const simulated = (inc) => {
+    const until = state.sites.get(inc.site_id)?.history_simulated_until;
+    return !!until && new Date(inc.start) < new Date(until);
+  };
   const siteName = (inc) => state.sites.get(inc.site_id)?.name || t("peringatan.site_n", { id: inc.site_id });
   const cameraName = (inc) => state.cameras.get(inc.camera_id)?.name || t("peringatan.camera_n", { id: inc.camera_id });
 
@@ -389,6 +394,7 @@ export async function mount(root, ctx) {
           h("span", { class: "kind" }, t(`peringatan.kind.${inc.kind}`)),
           h("span", { class: `state state-${inc.state}` }, t(`peringatan.state.${inc.state}`)),
           fresh ? h("span", { class: "fresh-tag" }, t("peringatan.fresh")) : null,
+          simulated(inc) ? h("span", { class: "sim-mark", title: t("peringatan.simulated_hint") }, t("shell.simulated")) : null,
           h("time", { datetime: inc.start, class: "start" }, when(inc.start)),
         ),
         h("div", { class: "where" }, h("strong", {}, siteName(inc)), " · ", t("peringatan.camera"), " ", cameraName(inc)),
