@@ -149,6 +149,35 @@ def test_a_change_made_elsewhere_updates_every_open_panel(open_ui, ui_server: Ui
     expect(card.locator(".note")).to_have_text("teknisi dikirim")
 
 
+# Headless Chromium lets audio start without a gesture whatever --autoplay-policy says, so a
+# desktop browser's policy is emulated: every AudioContext starts suspended until resumed.
+SUSPENDED_AUDIO = """
+const Real = window.AudioContext;
+window.AudioContext = class extends Real { constructor(...a) { super(...a); this.suspend(); } };
+"""
+
+
+def test_sound_waits_for_a_gesture_and_mute_is_remembered(open_ui, ui_server: UiServer) -> None:
+    s = open_ui("operator")
+    s.context.add_init_script(SUSPENDED_AUDIO)
+    page = s.go("peringatan")
+    unlock = page.locator("#alarm-unlock")
+    expect(unlock).to_have_text("Klik untuk mengaktifkan suara")
+    expect(unlock).to_be_visible()
+    unlock.click()
+    expect(unlock).to_be_hidden()
+    assert page.evaluate("window.__pantauAlarms.beeps") == 0
+    page.click("#alarm-sound")
+    expect(page.locator("#alarm-sound")).to_have_text("Suara mati")
+    page.reload()
+    expect(page.locator("#alarm-sound")).to_have_text("Suara mati")
+    expect(unlock).to_be_hidden()  # muted: nothing to unlock
+    admin = ui_server.api("admin")
+    incident = _push_incident(ui_server, _camera(admin, _office(admin, KORUMBA)["id"], "loket"))
+    expect(page.locator(f"article.alarm[data-id='{incident}']")).to_be_visible(timeout=6000)
+    assert page.evaluate("window.__pantauAlarms.beeps") == 0
+
+
 def test_alarm_outside_the_scope_never_reaches_the_camat(open_ui, ui_server: UiServer) -> None:
     admin = ui_server.api("admin")
     cam_in = _camera(admin, _office(admin, KORUMBA)["id"], "ruang pelayanan")
