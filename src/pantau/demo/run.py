@@ -22,6 +22,8 @@ from pantau.store.types import utcnow
 
 READY_DAYS = 1  # history written before the hub starts; older days follow in the background
 CAMERAS_PER_SHARD = 8
+# A simulated camera records ~0.5 GB an hour; a demo left running must not fill the disk.
+CAMERA_QUOTA_GB = 1.0
 
 
 @dataclass
@@ -162,6 +164,8 @@ def _serve(
     skip = plan.demo_camera_ids - live_ids
     sim.go()
     shards = None
+    if settings.recording.camera_quota_gb is None:
+        settings.recording.camera_quota_gb = CAMERA_QUOTA_GB
     if settings.ingest.enabled:
         count = max(1, min(os.cpu_count() or 1, math.ceil(len(live_ids) / CAMERAS_PER_SHARD)))
         shards = DemoShards(settings, skip, count).start()
