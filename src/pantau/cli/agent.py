@@ -64,6 +64,7 @@ def sync_settings(settings: Settings) -> SyncSettings:
         idle_seconds=e.idle_seconds,
         backoff_initial_seconds=e.backoff_initial_seconds,
         backoff_max_seconds=e.backoff_max_seconds,
+        timeout_seconds=e.request_timeout_seconds,
         timezone=settings.city.timezone,
     )
 

@@ -194,7 +194,8 @@ class EdgeConfig(Section):
 
     hub_url: str | None = Field(default=None, description="Agent: the hub it syncs to")
     agent_dir: Path | None = Field(
-        default=None, description="Agent: identity, outbox, cached config (default <data_dir>/agent)"
+        default=None,
+        description="Agent: identity, outbox, cached config (default <data_dir>/agent)",
     )
     bandwidth_kbps: float = Field(default=256.0, ge=0, description="Upload cap; 0 = none")
     batch_max_items: int = Field(default=2000, ge=1, le=20000)
@@ -204,6 +205,9 @@ class EdgeConfig(Section):
     )
     backoff_initial_seconds: float = Field(default=2.0, gt=0)
     backoff_max_seconds: float = Field(default=300.0, gt=0)
+    request_timeout_seconds: float = Field(
+        default=60.0, gt=0, le=600, description="Agent: a stalled request is given up after this"
+    )
     enrolment_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     online_seconds: float = Field(default=180.0, gt=0, description="Hub: online if heard since")
     clock_warn_seconds: float = Field(default=5.0, gt=0, description="Hub: warn past this offset")
