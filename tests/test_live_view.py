@@ -5,6 +5,8 @@ day's timeline of recording runs and observed minutes."""
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -17,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pantau.accounts.users import create_user
+from pantau.media.recorder import segment_path
 from pantau.media.snapshot import encode_jpeg, write_latest
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
@@ -26,6 +29,7 @@ from pantau.web.app import create_app
 from pantau.web.routes import live
 from tests.conftest import PASSWORD
 from tests.support.live import LiveServer
+from tests.support.media import run
 from tests.test_playback import (
     KANDAI,
     KORUMBA,
@@ -364,3 +368,57 @@ def test_timeline_has_runs_gaps_and_minutes(
         headers=auth("camat"),
     )
     assert backwards.status_code == 422 and backwards.json()["fields"][0]["field"] == "from"
+
+
+def test_live_view_follows_the_segment_being_recorded(
+    server: LiveServer, shared_runtime: Runtime, clip720: Path
+) -> None:
+    """While the recorder writes a .ts.part, the view decodes it as it grows: several frames a
+    second, each a new picture, instead of one analytics frame every 2 s."""
+    rt = shared_runtime
+    cam = new_camera(rt, KORUMBA)
+    write_latest(rt.settings.snapshots_dir, cam, picture())
+    ts = clip720.with_suffix(".follow.ts")
+    if not ts.exists():
+        run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip720), "-c", "copy", str(ts)])
+    data = ts.read_bytes()
+    start = utcnow()
+    part = rt.settings.recordings_dir / f"{segment_path(cam, start)}.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(data[: len(data) // 6])  # the first second is on disk already
+    done = threading.Event()
+
+    def recorder() -> None:  # the rest arrives in real time, as from a camera
+        step = len(data) // 60
+        with part.open("ab") as fh:
+            for i in range(len(data) // 6, len(data), step):
+                fh.write(data[i : i + step])
+                fh.flush()
+                time.sleep(0.085)
+        part.rename(part.with_suffix(""))
+        done.set()
+
+    token = login(server, "operator")
+    headers = {"Authorization": f"Bearer {token}"}
+    before = last_audit_id(rt)
+    writer = threading.Thread(target=recorder, daemon=True)
+    writer.start()
+    url = server.url(f"/api/cameras/{cam}/live.mjpeg?fps=5&w=640")
+    t0 = time.monotonic()
+    with httpx.stream("GET", url, headers=headers, timeout=15) as stream:
+        got = parts(stream.iter_bytes(), 12, timeout=15)
+    elapsed = time.monotonic() - t0
+    writer.join(10)
+    assert done.is_set()
+    pictures = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_GRAYSCALE) for p in got]
+    assert all(p.shape == (360, 640) for p in pictures), "frames of the recording, scaled"
+    # The analytics frame was written once: twelve different pictures can only come from the
+    # recording (5 s of it arrive in real time; a loaded 2-core CI machine decodes slower).
+    assert elapsed < 10, f"12 frames took {elapsed:.1f} s"
+    changed = sum(
+        float(np.abs(a.astype(int) - b.astype(int)).mean()) > 0.5
+        for a, b in itertools.pairwise(pictures)
+    )
+    assert changed >= 8, f"only {changed} of 11 frames differ from the one before"
+    row = audits(rt, "recording.live", before)[0]
+    assert row.detail["source"] == "recording"

@@ -1,31 +1,37 @@
 """Live view for the video wall and the playback timeline (docs/live-view.md).
 
-Everything live comes from the latest analytics frame each worker already writes to disk
+The wall comes from the latest analytics frame each worker already writes to disk
 (`pantau.media.snapshot.write_latest`), so any number of wall screens cost no camera
-connection and no decoding beyond a small, cached thumbnail per frame:
+connection and no decoding beyond a small, cached thumbnail per frame; the full view of one
+camera decodes the segment the recorder is writing, again without a second camera connection:
 
 - `GET /api/camera-groups`: the cameras in the caller's scope with state, offline-since,
   latest people count and frame time, and the wall's groups (per kecamatan, per site kind).
 - `GET /api/cameras/{id}/thumb.jpg?w=`: the latest frame scaled down for a tile; ETag per
   frame, so a tile that asks again for an unchanged frame gets a body-less 304.
-- `GET /api/cameras/{id}/live.mjpeg`: the full live view as multipart/x-mixed-replace, audited
-  once per view as `recording.live` (every viewing of footage starts with `recording.`).
+- `GET /api/cameras/{id}/live.mjpeg`: the full live view as multipart/x-mixed-replace, decoded
+  from the segment the recorder is writing (up to 5 fps; the latest analytics frame when
+  nothing is being recorded), audited once per view as `recording.live`.
 - `GET /api/cameras/{id}/timeline`: a day's recording coverage and per-minute observations,
-  columnar, for the playback timeline (a day is ~20 kB instead of ~1 MB of segment rows).
+  columnar, for the playback timeline (a day is < 60 kB instead of ~1 MB of segment rows).
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import anyio
+import av
 import cv2
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -36,6 +42,7 @@ from sqlalchemy import select
 from pantau.accounts import audit
 from pantau.config.model import Settings
 from pantau.media.hls import gaps
+from pantau.media.recorder import PART
 from pantau.media.snapshot import encode_jpeg, latest_path
 from pantau.recordings import exports as export_store
 from pantau.recordings import index
@@ -47,6 +54,7 @@ from pantau.web.errors import ApiError, Invalid
 from pantau.web.routes.cameras import visible_camera
 from pantau.web.routes.health import live_state
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 
 PEOPLE_FRESH = timedelta(minutes=10)  # an older count is not "now" any more
@@ -55,6 +63,8 @@ MERGE_TOLERANCE = timedelta(seconds=1)  # as pantau.media.hls.GAP_TOLERANCE
 BOUNDARY = "pantauframe"
 RESEND_SECONDS = 10.0  # an unchanged frame is sent again this often (keeps proxies open)
 RECHECK_SECONDS = 60.0  # a live view ends within this long after its session does
+FOLLOW_FRESH = 5.0  # a segment written to within this long is being recorded now
+PROBE = {"probesize": "65536", "analyzeduration": "200000"}
 THUMB_QUALITY = 70
 THUMB_CACHE = 512
 
@@ -380,6 +390,114 @@ def _part(data: bytes, taken: datetime) -> bytes:
     return head.encode() + data + f"\r\n--{BOUNDARY}\r\n".encode()
 
 
+def recording_part(root: Path, camera_id: int) -> Path | None:
+    """The segment the recorder is writing now (`*.ts.part`, written to within seconds)."""
+    cam_dir = root / str(camera_id)
+    try:
+        days = sorted(d for d in cam_dir.iterdir() if d.is_dir())[-2:]
+        parts = sorted(p for d in days for p in d.glob(f"*.ts{PART}"))
+        if parts and time.time() - parts[-1].stat().st_mtime <= FOLLOW_FRESH:
+            return parts[-1]
+    except FileNotFoundError:
+        pass
+    return None
+
+
+class _Growing(io.RawIOBase):
+    """A file the recorder is still writing: read to its end, then wait for more, until the
+    recorder closes it (renames the .part) or the viewer leaves."""
+
+    def __init__(self, path: Path, stop: threading.Event) -> None:
+        self.path, self.stop = path, stop
+        self.fh = path.open("rb")
+        self.caught_up = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        while True:
+            n = self.fh.readinto(buf)
+            if n:
+                return n
+            self.caught_up = True
+            if self.stop.is_set() or not self.path.exists():
+                return 0
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+def follow_recording(
+    root: Path,
+    camera_id: int,
+    fps: float,
+    width: int | None,
+    stop: threading.Event,
+    emit: Callable[[bytes, datetime], None],
+) -> None:
+    """Decode the segments as they are written and emit a JPEG at most `fps` times a second.
+
+    Joining mid-segment, the frames already on disk are decoded (the picture needs them) but
+    not sent; sending starts once the reader has caught up with the recorder. Returns when the
+    viewer leaves or no segment is being written any more (the caller falls back to frames).
+    """
+    path = recording_part(root, camera_id)
+    joined = False
+    while path is not None and not stop.is_set():
+        growing = _Growing(path, stop)
+        growing.caught_up = joined  # the next segments are shown from their first frame
+        joined = True
+        last: float | None = None
+        anchor: tuple[float, float] | None = None  # (monotonic, media seconds)
+        try:
+            # Small probe: a new segment starts with a keyframe and its parameters, and the
+            # default probe (5 MB / 5 s) would hold the picture back for seconds.
+            with av.open(growing, format="mpegts", options=PROBE) as container:
+                for frame in container.decode(video=0):
+                    if stop.is_set():
+                        return
+                    t = frame.time
+                    if not growing.caught_up or t is None or (last and t - last < 0.99 / fps):
+                        continue
+                    last = t
+                    # The recorder's muxer writes in bursts (~256 kB): pace the frames of a
+                    # burst by their timestamps instead of sending them all at once.
+                    now = time.monotonic()
+                    due = anchor[0] + (t - anchor[1]) if anchor else now
+                    if anchor is None or due < now - 1.0 or due > now + 2.0:
+                        anchor, due = (now, t), now
+                    if due > now:
+                        stop.wait(due - now)
+                    img = frame.to_ndarray(format="bgr24")
+                    if width and img.shape[1] > width:
+                        height = max(1, round(img.shape[0] * width / img.shape[1]))
+                        img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+                    emit(encode_jpeg(img, 80), utcnow())
+        except (av.FFmpegError, OSError) as exc:
+            log.warning("live view of camera %d: %s: %s", camera_id, path.name, exc)
+        finally:
+            growing.close()
+        deadline = time.monotonic() + FOLLOW_FRESH
+        following = path
+        path = None
+        while path is None and not stop.is_set() and time.monotonic() < deadline:
+            nxt = recording_part(root, camera_id)
+            if nxt is not None and nxt != following:
+                path = nxt
+            else:
+                time.sleep(0.1)
+
+
+def _offer_latest(queue: asyncio.Queue[Any], item: Any) -> None:
+    """Keep the newest frames: a slow viewer skips frames instead of falling behind."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)
+
+
 @router.get(
     "/api/cameras/{camera_id}/live.mjpeg",
     response_class=StreamingResponse,
@@ -396,10 +514,12 @@ async def live_view(
         float | None, Query(gt=0, le=86400, description="End the stream after this long")
     ] = None,
 ) -> StreamingResponse:
-    """The camera's latest frames as MJPEG (an <img> plays it), until the client goes away.
+    """The camera live as MJPEG (an <img> plays it), until the client goes away.
 
-    A new frame is sent as soon as the worker writes one (looked for `fps` times a second);
-    audited once per view as `recording.live`. The stream ends when the session ends.
+    While the recorder writes the camera's stream, its growing segment is decoded and a frame
+    sent up to `fps` times a second (about a second behind the camera); otherwise the latest
+    analytics frame is sent whenever a new one is written. Audited once per view as
+    `recording.live`. The stream ends when the session ends.
     """
     rt = runtime(request)
     camera = visible_camera(session, scope, camera_id, "recording.live")
@@ -419,6 +539,9 @@ async def live_view(
             "from": export_store.utc_iso(started),
             "from_local": export_store.local_label(started, rt.settings),
             "fps": fps,
+            "source": "recording"
+            if recording_part(rt.settings.recordings_dir, camera.id)
+            else "frames",
         },
         ip=client_ip(request),
     )
@@ -427,6 +550,7 @@ async def live_view(
     cache = thumb_cache(request)
     views = open_views(request)
     cam_id = camera.id
+    root = rt.settings.recordings_dir
 
     def read() -> tuple[int, bytes] | None:
         try:
@@ -441,23 +565,59 @@ async def live_view(
         views[cam_id] = views.get(cam_id, 0) + 1
         loop = asyncio.get_running_loop()
         begin = loop.time()
-        last_stamp, last_sent, last_check = None, 0.0, begin
+        sent = 0
+        checked = begin
+
+        async def ended() -> bool:
+            nonlocal checked
+            now = loop.time()
+            if await request.is_disconnected():
+                return True
+            if max_seconds is not None and now - begin >= max_seconds and sent:
+                return True
+            if now - checked >= RECHECK_SECONDS:
+                checked = now
+                return not await anyio.to_thread.run_sync(_session_alive, rt, hashed)
+            return False
+
+        stop = threading.Event()
         try:
             yield f"--{BOUNDARY}\r\n".encode()
-            while not await request.is_disconnected():
+            if recording_part(root, cam_id) is not None:
+                # The recorder is writing: decode its segment as it grows, at up to `fps`.
+                frames: asyncio.Queue[tuple[bytes, datetime]] = asyncio.Queue(maxsize=2)
+
+                def emit(data: bytes, taken: datetime) -> None:
+                    loop.call_soon_threadsafe(_offer_latest, frames, (data, taken))
+
+                worker = threading.Thread(
+                    target=follow_recording,
+                    args=(root, cam_id, fps, w, stop, emit),
+                    name=f"live-{cam_id}",
+                    daemon=True,
+                )
+                worker.start()
+                while not await ended():
+                    try:
+                        data, taken = await asyncio.wait_for(frames.get(), 1.0)
+                    except TimeoutError:
+                        if not worker.is_alive() and frames.empty():
+                            break  # nothing is being recorded any more: latest frames below
+                        continue
+                    sent += 1
+                    yield _part(data, taken)
+                stop.set()
+            last_stamp, last_sent = None, 0.0
+            while not await ended():
                 now = loop.time()
-                if max_seconds is not None and now - begin >= max_seconds and last_stamp:
-                    return
-                if now - last_check >= RECHECK_SECONDS:
-                    last_check = now
-                    if not await anyio.to_thread.run_sync(_session_alive, rt, hashed):
-                        return
                 got = await anyio.to_thread.run_sync(read)
                 if got and (got[0] != last_stamp or now - last_sent >= RESEND_SECONDS):
                     last_stamp, last_sent = got[0], now
+                    sent += 1
                     yield _part(got[1], datetime.fromtimestamp(got[0] / 1e9, UTC))
                 await asyncio.sleep(1 / fps)
         finally:
+            stop.set()
             views[cam_id] -= 1
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

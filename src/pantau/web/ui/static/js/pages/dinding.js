@@ -429,7 +429,10 @@ export async function mount(root, ctx) {
       note.textContent = t("dinding.live.connecting");
       img.addEventListener("load", () => { if (!isDown(st.cameras.get(id) || cam)) note.textContent = ""; }, { once: true });
       img.addEventListener("error", () => { note.textContent = t("dinding.live.failed"); });
-      img.src = ctx.api.url(`cameras/${id}/live.mjpeg`, { fps: 3, t: Date.now() });
+      // Frames no wider than the screen needs (the recording may be 1080p on a small link).
+      const want = Math.min(window.innerWidth, 1280) * (window.devicePixelRatio || 1);
+      const w = [640, 960, 1280, 1920].find((x) => x >= want) || 1920;
+      img.src = ctx.api.url(`cameras/${id}/live.mjpeg`, { fps: 5, w, t: Date.now() });
     }
     document.body.append(box);
     close.focus();
