@@ -1033,6 +1033,9 @@ def main() -> None:
         default=None,
         help=f"consecutive days (default: enough for {MIN_WORKING_DAYS} working days)",
     )
+    ap.add_argument(
+        "--site", action="append", help="analyse only this office (repeatable); score all"
+    )
     args = ap.parse_args()
     console = Console(width=180)
     n_days = args.days or default_days(args.start)
@@ -1060,7 +1063,8 @@ def main() -> None:
 
         shutil.rmtree(obs_dir)
     t0 = time.monotonic()
-    an_cpu, footage_s = analyse_all(console, obs_dir, folder, offices, days, args)
+    mine = [o for o in offices if not args.site or o.slug in args.site]
+    an_cpu, footage_s = analyse_all(console, obs_dir, folder, mine, days, args)
     if footage_s:
         console.print(
             f"analysis: {footage_s / 3600:,.0f} h of footage in {time.monotonic() - t0:.0f} s "
@@ -1073,15 +1077,21 @@ def main() -> None:
     cfg = VerdictConfig()
     rules = default_city_rules()
     results: list[DayResult] = []
+    pending: list[str] = []
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     verdict_cpu = 0.0
     for i, o in enumerate(offices):
         truth = read_truth_days(folder / o.slug / "groundtruth.jsonl", o.slug, o.world.profile.name)
         rows = load_rows(obs_dir / o.slug / "rows.jsonl")
+        done_file = obs_dir / o.slug / "done.json"
+        analysed = set(json.loads(done_file.read_text())) if done_file.exists() else set()
         for d in days:
             if d not in truth and not schedule_for_day(rules, d).working:
                 truth[d] = day_off(o.slug, o.world.profile.name, d)
             if d not in truth:
+                continue
+            if truth[d].working and d.isoformat() not in analysed:
+                pending.append(f"{o.slug} {d}")  # not analysed yet (or being analysed)
                 continue
             a = resource.getrusage(resource.RUSAGE_SELF)
             v = decide_day(
@@ -1101,15 +1111,17 @@ def main() -> None:
             )
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     f = figures(results)
-    working = f["working"] // max(1, len(offices))
     console.print()
     console.print(
-        f"{len(offices)} offices x {n_days} days from {args.start} ({working} working days each), "
+        f"{len(offices)} offices x {n_days} days from {args.start} ({f['working']} working "
+        f"office-days and {f['days'] - f['working']} days off scored), "
         f"{VIEW} camera {SIZE[0]}x{SIZE[1]}, one frame per {args.interval:g} s, "
         f"{HOURS[0]:g}–{HOURS[1]:g} h local; analysed at {SAMPLE_FPS:g} fps; verdicts "
         f"{1000 * verdict_cpu / max(1, len(results)):.1f} ms CPU per office-day "
         f"(scoring {(ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime):.1f} s CPU)"
     )
+    if pending:
+        console.print(f"[yellow]not scored, no finished analysis: {', '.join(pending)}[/]")
     console.print(main_table(f, "Verdict accuracy against the simulator's ground truth"))
     console.print(confusion(results))
     console.print(offices_table(results))
