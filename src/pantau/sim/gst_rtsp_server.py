@@ -42,7 +42,9 @@ valves: dict = {}
 def launch(src: str) -> str:
     if src.startswith("udp:"):
         return (
-            f"( udpsrc address=127.0.0.1 port={int(src[4:])} "
+            # A large socket buffer: on a busy machine this process may not be scheduled for
+            # a while, and a datagram the kernel drops is a broken picture in every recording.
+            f"( udpsrc address=127.0.0.1 port={int(src[4:])} buffer-size=4194304 "
             'caps="video/mpegts,systemstream=(boolean)true,packetsize=(int)188" '
             "! tsdemux ! h264parse ! valve name=v drop=false "
             # x264 repeats SPS/PPS at each keyframe already; -1 would add them again before
