@@ -119,3 +119,23 @@ def test_a_camera_state_change_is_announced_once(
 def test_events_need_a_session(client: TestClient) -> None:
     client.cookies.clear()
     assert client.get("/api/events?max_seconds=1").status_code == 401
+
+
+def test_a_site_marked_not_connected_is_announced(
+    shared_runtime: Runtime, client: TestClient, auth
+) -> None:
+    with transaction(shared_runtime.sessions) as s:
+        site_id = s.scalar(select(Site.id).where(Site.kelurahan_code == "74.71.01.1006"))
+
+    def disconnect() -> None:
+        r = client.patch(
+            f"/api/sites/{site_id}", json={"connectivity": "not_connected"}, headers=auth("admin")
+        )
+        assert r.status_code == 200, r.text
+
+    writer = later(1.0, disconnect)
+    r = client.get("/api/events?max_seconds=3.5", headers=auth("lurah"))
+    writer.join(10)
+    mine = [d for kind, d in events_of(r.text) if kind == "site" and d["site_id"] == site_id]
+    assert [d["connectivity"] for d in mine] == ["not_connected"]
+    client.patch(f"/api/sites/{site_id}", json={"connectivity": "connected"}, headers=auth("admin"))

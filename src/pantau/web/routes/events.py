@@ -66,6 +66,7 @@ class Broadcaster:
         self.cursor = utcnow() - timedelta(seconds=5)
         self.seen_at_cursor: set[str] = set()
         self.camera_states: dict[int, tuple[str, str | None]] = {}
+        self.site_cursor = self.cursor
 
     def subscribe(self, sub: Subscriber) -> None:
         self.subscribers.add(sub)
@@ -110,6 +111,18 @@ class Broadcaster:
             self.seen_at_cursor |= {
                 f"{r.id}@{r.updated_at.isoformat()}" for r in rows if r.updated_at == self.cursor
             }
+            for site in session.scalars(select(Site).where(Site.updated_at > self.site_cursor)):
+                self.site_cursor = max(self.site_cursor, site.updated_at)
+                events.append(
+                    (
+                        "site",
+                        {
+                            "site_id": site.id,
+                            "connectivity": str(site.connectivity.value),
+                            "updated_at": site.updated_at.isoformat(),
+                        },
+                    )
+                )
             cameras = session.execute(select(Camera, CameraState).outerjoin(CameraState)).all()
             for cam, cam_state in cameras:
                 live = live_state(cam, cam_state, now)
@@ -163,9 +176,9 @@ async def events(
         float | None, Query(gt=0, le=86400, description="End the stream after this long")
     ] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: `incident` (created or changed), `camera` (state changed), and a
-    `hello` on connect. Only sites in the caller's scope. Browsers keep it open; scripts and
-    checks may bound it with `max_seconds`."""
+    """Server-Sent Events: `incident` (created or changed), `camera` (state changed), `site`
+    (edited, e.g. its connectivity), and a `hello` on connect. Only sites in the caller's
+    scope. Browsers keep it open; scripts and checks may bound it with `max_seconds`."""
     sites = None
     if not scope.sees_all:
         sites = set(session.scalars(scope.filter_sites(select(Site.id))))

@@ -383,6 +383,7 @@ export async function mount(root, ctx) {
 
   cleanup.push(ctx.live.on("camera", () => refresh()));
   cleanup.push(ctx.live.on("incident", () => refresh()));
+  cleanup.push(ctx.live.on("site", () => refresh()));
   cleanup.push(ctx.live.onStatus((s) => s === "restored" && refresh(true)));
   const timer = setInterval(() => refresh(), CLOCK_REFRESH_MS);
   cleanup.push(() => clearInterval(timer));
