@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
+from pantau.edge.config_cache import ConfigCache
 from pantau.edge.outbox import Outbox
 from pantau.edge.sink import OutboxSink
 from pantau.pipeline.health import MinuteSample, State
@@ -324,6 +325,9 @@ def test_cuts_lose_and_duplicate_nothing(hub: Hub, tmp_path: Path) -> None:
         agent_id = agent_row.id
     engine.dispose()
     assert outbox.rejected() == []
+    cached = ConfigCache(agent_dir).load()  # what the agent works from while offline
+    assert cached is not None and sorted(c["id"] for c in cached["cameras"]) == sorted(cameras)
+    assert oct(os.stat(agent_dir / "site-config.json").st_mode & 0o777) == "0o600"
 
     # 4. A revoked agent is refused with the reason and stops.
     assert hub.cli("agent", "revoke", str(agent_id)).returncode == 0
