@@ -230,10 +230,10 @@ def test_users_add_duplicate(work: Path, db: callable) -> None:
 
 
 def test_demo_without_serving(work: Path, db: callable) -> None:
-    result = run("demo", "--no-serve")
+    result = run("demo", "--no-serve", "--history-days", "1")
     assert result.exit_code == 0, out(result)
     assert db(User) == 5 and db(Site) == 65
-    assert run("demo", "--no-serve").exit_code == 0
+    assert run("demo", "--no-serve", "--history-days", "1").exit_code == 0
     assert db(User) == 5
 
 
