@@ -176,8 +176,25 @@ def sync(
 
 @agent_app.command("run")
 def run(ctx: typer.Context, directory: DirOption = None) -> None:
-    """Run the agent: sync with the hub until stopped (camera workers come next; docs/edge.md)."""
-    ctx.invoke(sync, ctx=ctx, once=False, attempts=None, directory=directory)
+    """Run the agent: the site's cameras (from the cached config) into the outbox, and the sync
+    loop that empties it, until Ctrl-C / SIGTERM."""
+    from pantau.edge.runner import AgentRunner
+
+    settings = state(ctx).settings
+    folder, identity = _loaded(settings, directory)
+    outbox = Outbox(folder / OUTBOX)
+    cache = ConfigCache(folder)
+    loop = SyncLoop(identity, outbox, cache, sync_settings(settings), threading.Event())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: loop.stop.set())
+    if cache.load() is None:
+        console.print("no site configuration cached yet: cameras start after the first sync")
+    try:
+        refused = AgentRunner(settings, outbox, cache, loop).run()
+    finally:
+        outbox.close()
+    if refused is not None:
+        fail(str(refused), EXIT_REFUSED)
 
 
 @agent_app.command("status")

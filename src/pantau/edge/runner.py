@@ -1,0 +1,88 @@
+"""`pantau agent run`: the site's camera workers (the hub's pipeline, principle 4) writing to
+the outbox, next to the sync loop that empties it.
+
+The cameras come from the cached site configuration, so a restart without a link keeps
+recording and analysing what the hub last sent; a new configuration is picked up within
+`RELOAD_SECONDS`. Cameras run as threads of one process (a site has a handful). Incidents
+are evaluated by the hub from the synced observations (the same stable ids).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from pantau.config.model import Settings
+from pantau.edge.config_cache import ConfigCache
+from pantau.edge.outbox import Outbox
+from pantau.edge.sink import OutboxSink
+from pantau.edge.sync import AgentRefused, SyncLoop
+from pantau.pipeline.camera import CameraSpec, CameraWorker, zones_of
+
+log = logging.getLogger(__name__)
+
+RELOAD_SECONDS = 10.0
+
+
+def specs_from_config(config: dict[str, Any] | None) -> dict[int, CameraSpec]:
+    return {
+        int(c["id"]): CameraSpec(
+            id=int(c["id"]),
+            name=c["name"],
+            url=c["main_stream"],
+            enabled=bool(c.get("enabled", True)),
+            zones=zones_of(c.get("zones")),
+        )
+        for c in (config or {}).get("cameras", [])
+    }
+
+
+class AgentRunner:
+    def __init__(self, settings: Settings, outbox: Outbox, cache: ConfigCache, sync: SyncLoop):
+        self.settings = settings
+        self.cache = cache
+        self.sync = sync
+        self.stop = sync.stop
+        self.sink = OutboxSink(outbox)
+        self.workers: dict[int, CameraWorker] = {}
+        self.refused: AgentRefused | None = None
+
+    def _sync(self) -> None:
+        try:
+            self.sync.run()
+        except AgentRefused as exc:  # cameras keep recording; the facts wait in the outbox
+            log.error("%s; facts stay in the outbox (export them, or enrol again)", exc)
+            self.refused = exc
+
+    def _reconcile(self) -> None:
+        wanted = specs_from_config(self.cache.load())
+        for cid, worker in list(self.workers.items()):
+            if wanted.get(cid) != worker.spec or not worker.is_alive():
+                worker.stop()
+                worker.join(timeout=self.settings.ingest.stall_seconds + 5)
+                del self.workers[cid]
+        for cid, spec in wanted.items():
+            if cid not in self.workers:
+                log.info("camera %s (%d) started", spec.name, cid)
+                self.workers[cid] = CameraWorker(spec, self.settings, self.sink)
+                self.workers[cid].start()
+
+    def run(self) -> AgentRefused | None:
+        syncer = threading.Thread(target=self._sync, name="edge-sync", daemon=True)
+        syncer.start()
+        try:
+            while not self.stop.is_set():
+                try:
+                    self._reconcile()
+                except Exception:
+                    log.exception("could not start the cameras; keeping the current ones")
+                self.stop.wait(RELOAD_SECONDS)
+        finally:
+            self.stop.set()
+            for worker in self.workers.values():
+                worker.stop()
+            for worker in self.workers.values():
+                worker.join(timeout=self.settings.ingest.stall_seconds + 5)
+            syncer.join(timeout=30)
+        return self.refused
