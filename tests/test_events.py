@@ -90,8 +90,11 @@ def test_an_incident_is_pushed_to_those_who_may_see_it(
     assert (korumba_cam, "intrusion") in seen["lurah"]
     assert all(cam != kandai_cam for cam, _ in seen["lurah"]), "outside the lurah's scope"
     assert bodies["lurah"][0][0] == "hello"
+    with transaction(shared_runtime.sessions) as s:
+        lurah_sites = set(s.scalars(select(Site.id).where(Site.kelurahan_code == "74.71.01.1006")))
+    assert korumba_site in lurah_sites
     site_ids = {d["site_id"] for kind, d in bodies["lurah"] if kind != "hello"}
-    assert site_ids <= {korumba_site}
+    assert site_ids <= lurah_sites, "events of sites outside the lurah's kelurahan"
 
 
 def test_a_camera_state_change_is_announced_once(

@@ -1,6 +1,6 @@
 """Browser tests: the real UI in real headless Chromium (Debian's), driven by Playwright.
 
-One Pantau server per test process (uvicorn in a thread, SQLite, the users of every role);
+One Pantau server per test file (uvicorn in a thread, SQLite, the users of every role);
 each test gets a fresh browser context logged in as the role it asks for. Console errors and
 uncaught exceptions fail the test. Screenshots go to test-artifacts/screenshots/.
 """
@@ -82,8 +82,10 @@ def start_server(rt: Runtime) -> UiServer:
     return UiServer(f"http://127.0.0.1:{port}", rt, thread, server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    """A server on its own fresh database per test file, so that what one file adds (sites,
+    cameras) never changes what another counts."""
     data_dir = tmp_path_factory.mktemp("ui-data")
     settings = Settings.model_validate(
         {"data_dir": str(data_dir), "database": {"url": f"sqlite:///{data_dir / 'pantau.db'}"}}
@@ -158,7 +160,11 @@ def open_ui(browser: Browser, ui_server: UiServer) -> Iterator[Callable[..., Ses
         context = browser.new_context(
             viewport={"width": 1440, "height": 900}, locale="id-ID", **context_kw
         )
-        context.add_init_script(f"localStorage.setItem('pantau.lang', '{lang}')")
+        # Only the first page of the context: a test that switches language must keep it.
+        key = "'pantau.lang'"
+        context.add_init_script(
+            f"if (!localStorage.getItem({key})) localStorage.setItem({key}, '{lang}')"
+        )
         if role is not None:
             r = context.request.post(
                 f"{ui_server.url}/api/auth/login", data={"username": role, "password": PASSWORD}
