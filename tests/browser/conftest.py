@@ -62,8 +62,8 @@ class UiServer:
         return client
 
 
-def start_server(rt: Runtime) -> UiServer:
-    port = free_port()
+def start_server(rt: Runtime, port: int | None = None) -> UiServer:
+    port = port or free_port()
     config = uvicorn.Config(
         create_app(rt),
         host="127.0.0.1",
