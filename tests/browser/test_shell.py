@@ -72,3 +72,16 @@ def test_logout_ends_the_session(open_ui) -> None:
     expect(s.page.locator("#login-submit")).to_be_visible()
     s.page.reload()
     expect(s.page.locator("#login-submit")).to_be_visible()
+
+
+def test_a_link_outside_the_users_area_is_refused_on_the_page(open_ui, ui_server: UiServer) -> None:
+    admin = ui_server.api("admin")
+    sites = admin.get("/api/sites").json()
+    kandai = next(x for x in sites if x["kelurahan_code"] == "74.71.02.1009")
+    s = open_ui("lurah")
+    s.console.allow("403")  # the refusal the test asks for
+    s.page.goto(f"{s.base}/ui/#/kepatuhan/hari?site={kandai['id']}&day=2026-11-27")
+    page = s.page.locator("section.page[data-page='kepatuhan']")
+    expect(page.get_by_role("alert")).to_contain_text("di luar wilayah atau peran Anda")
+    expect(page).not_to_contain_text("Kandai")
+    screenshot(s.page, "scope-refused")

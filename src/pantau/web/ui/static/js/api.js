@@ -1,8 +1,21 @@
 // The REST API, with the session cookie; errors carry the server's message and field.
 
+import { t } from "./i18n.js";
+
+const READABLE = { 403: "api.forbidden", 404: "api.not_found", 409: "api.conflict", 500: "api.server_error", 502: "api.server_error", 503: "api.server_error" };
+
+/** The server's message is English and technical; people read the catalogue's sentence
+ * first and the server's words after it (for support). 422 messages name the field and stay. */
+function readable(status, body) {
+  const detail = body?.message || `HTTP ${status}`;
+  const key = READABLE[status];
+  return key ? `${t(key)} (${detail})` : detail;
+}
+
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.message || `HTTP ${status}`);
+    super(readable(status, body));
+    this.detail = body?.message;
     this.status = status;
     this.code = body?.error;
     this.fields = body?.fields;
