@@ -369,7 +369,12 @@ def score_office(
     ]
     until = (max(rows) + scoring.MINUTE) if rows else datetime.now(ZoneInfo("UTC"))
     scheduled = calendar_scheduled(zone)
-    intruders, skipped = scoring.intruder_events(gt, VIEW)
+    scored = set(days)
+
+    def on_scored_day(events: list[Span]) -> list[Span]:  # the file may hold more days
+        return [e for e in events if e.start.astimezone(zone).date() in scored]
+
+    intruders, skipped = (on_scored_day(e) for e in scoring.intruder_events(gt, VIEW))
     margins = office_margins(zone)
     variants = {
         "none": lambda _at: False,
@@ -383,7 +388,7 @@ def score_office(
         spans = scoring.incident_spans([s for s in specs if s.kind == INTRUSION], until)
         intrusion[name] = scoring.match(intruders, spans)
         tamper_incidents = scoring.incident_spans([s for s in specs if s.kind == TAMPER], until)
-    tamper = scoring.match(gt.tamper_in(VIEW), tamper_incidents)
+    tamper = scoring.match(on_scored_day(gt.tamper_in(VIEW)), tamper_incidents)
     diag = {k: v for res in results for k, v in res["diag"].items()}
     return OfficeScore(
         office,
