@@ -318,6 +318,14 @@ def test_redact_hides_passwords() -> None:
     assert redact("/srv/import/cam.mp4") == "/srv/import/cam.mp4"
 
 
+@pytest.mark.parametrize("password", ["pa#ss", "p@ss?x", "Rahasia#9?", "a b"])
+def test_unescaped_passwords_are_hidden_in_urls_and_messages(password: str) -> None:
+    url = f"rtsp://admin:{password}@10.0.0.5:554/s1"
+    assert redact(url) == "rtsp://admin:***@10.0.0.5:554/s1"
+    failure = classify(OSError(f"connect to {url} failed ({password})"), url)
+    assert password not in str(failure) and "10.0.0.5" in str(failure)
+
+
 @pytest.mark.parametrize(
     ("exc", "reason"),
     [

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from types import TracebackType
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import av
@@ -24,6 +24,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from pantau.media.clock import StreamClock
+from pantau.registry.secrets import split_credentials
 
 REASONS = (
     "auth_failed",
@@ -58,7 +59,16 @@ class StreamFailure(Exception):
 
 
 def redact(url: str) -> str:
-    """The URL with its password (and password-like query parameters) replaced by ***."""
+    """The URL with its password (and password-like query parameters) replaced by ***.
+
+    The password is cut off the way the camera registry reads it (to the last "@" before the
+    path), so one pasted unescaped ("pa#ss") is not mistaken for a fragment and shown.
+    """
+    bare, user, password = split_credentials(url)
+    if password is not None:
+        scheme, _, rest = bare.partition("://")
+        host = rest.partition("@")[2] if user else rest
+        url = f"{scheme}://{quote(user or '', safe='')}:***@{host}"
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -79,9 +89,12 @@ def redact(url: str) -> str:
 def _secrets(url: str) -> list[str]:
     """Raw and decoded forms of every secret in the URL, to scrub from any text we pass on."""
     out: list[str] = []
+    password = split_credentials(url)[2]
+    if password:
+        out += [password, quote(password, safe="")]
     try:
         parts = urlsplit(url)
-        if parts.password:
+        if parts.password and not password:
             out += [parts.password, unquote(parts.password)]
         out += [v for k, v in parse_qsl(parts.query) if SECRET_PARAMS.match(k)]
     except ValueError:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from pantau.config.model import Settings
@@ -21,7 +23,7 @@ from pantau.pipeline.observe import AnalyzerSettings, CameraAnalyzer, MinuteAggr
 from pantau.pipeline.sinks import Sink
 from pantau.store.types import utcnow
 from pantau.vision.detector import PersonDetector
-from pantau.vision.zones import Zone
+from pantau.vision.zones import Zone, zones_mask
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +66,37 @@ def make_analyzer(spec: CameraSpec, settings: Settings) -> CameraAnalyzer | None
     cfg = settings.analytics
     if not cfg.enabled or settings.ingest.sample == "off":
         return None
-    zones = [Zone(name, points) for name, points in spec.zones]
+    zones = [Zone(name, points) for name, points in spec.zones if not is_mask(name)]
+    masks = [Zone(name, points) for name, points in spec.zones if is_mask(name)]
     return CameraAnalyzer(
         shared_detector(cfg.detector_threads, cfg.score_threshold),
         zones,
         AnalyzerSettings(heartbeat_seconds=cfg.heartbeat_seconds),
+        motion_mask=watched_mask(masks),
     )
+
+
+MASK_PREFIX = "masker:"
+MASK_GRID = (320, 180)  # resized to each stream's grey frame by the motion detector
+
+
+def is_mask(name: str) -> bool:
+    """Motion masks are stored among the zones under a "masker:" name (the admin page draws
+    both on the same picture); they are not counted in, only ignored for motion."""
+    return name.startswith(MASK_PREFIX)
+
+
+def watched_mask(masks: Sequence[Zone]) -> np.ndarray | None:
+    """Where motion counts: everywhere but the masked polygons (a flag, a road, a TV)."""
+    if not masks:
+        return None
+    hidden = zones_mask(masks, *MASK_GRID)
+    if hidden is None:
+        return None
+    if hidden.all():
+        log.warning("motion masks %s hide the whole picture; ignored", [m.name for m in masks])
+        return None
+    return ~hidden
 
 
 class CameraWorker(threading.Thread):

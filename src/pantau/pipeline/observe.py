@@ -158,11 +158,12 @@ class CameraAnalyzer:
         detector: PersonDetector | None,
         zones: Sequence[Zone] = (),
         settings: AnalyzerSettings | None = None,
+        motion_mask: np.ndarray | None = None,
     ) -> None:
         self.detector = detector
         self.zones = list(zones)
         self.settings = settings or AnalyzerSettings()
-        self.motion = MotionDetector()
+        self.motion = MotionDetector(mask=motion_mask)
         self.light = LightMeter()
         self.tamper = TamperDetector()
         self._last_full: datetime | None = None
