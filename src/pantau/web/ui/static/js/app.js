@@ -32,19 +32,22 @@ export function navigate(id, params = {}) {
 }
 
 function context(params, rest) {
+  // A page may still be mounting when the session ends (state.user becomes null): it keeps
+  // the user it was opened for.
+  const user = state.user;
   return {
     api,
     t: i18n.t,
     fmt: i18n,
     live,
-    user: state.user,
+    user,
     config: state.config,
     lang: i18n.currentLanguage(),
     params,
     rest,
     navigate,
     toast,
-    can: (...roles) => roles.includes(state.user.role),
+    can: (...roles) => roles.includes(user.role),
   };
 }
 
@@ -61,7 +64,7 @@ async function showPage() {
   state.page = null;
   document.querySelectorAll("nav.side a").forEach((a) => a.classList.toggle("active", a.dataset.page === id));
   const main = clear(document.querySelector("main"));
-  if (!page || (page.roles && !page.roles.includes(state.user.role))) {
+  if (!page || (page.roles && !page.roles.includes(state.user?.role))) {
     main.append(h("section", { class: "empty" }, h("h1", {}, i18n.t("shell.not_allowed")), h("p", {}, i18n.t("shell.not_allowed_hint"))));
     return;
   }
@@ -71,6 +74,7 @@ async function showPage() {
   main.append(holder);
   try {
     const module = await import(`./pages/${id}.js`);
+    if (!state.user || !holder.isConnected) return; // logged out or moved on meanwhile
     state.page = module;
     await module.mount(holder, context(params, rest));
   } catch (error) {
