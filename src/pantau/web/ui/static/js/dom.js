@@ -23,6 +23,12 @@ export function append(el, children) {
   return el;
 }
 
+/** The page's own stylesheet (static/css/<name>.css), linked once per tab. */
+export function ensureCss(name) {
+  const href = `/ui/static/css/${name}.css`;
+  if (!document.querySelector(`link[href="${href}"]`)) document.head.append(h("link", { rel: "stylesheet", href }));
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

@@ -1,7 +1,7 @@
 // Admin (admin role only): sites, cameras, zones and masks, calendars, users, audit log. Each
 // tab is its own module in ./admin/<tab>.js, reached as #/admin/<tab>[/<id>].
 
-import { h, clear } from "../dom.js";
+import { h, clear, ensureCss } from "../dom.js";
 
 export const TABS = [
   { id: "lokasi", key: "admin.tab.sites" },
@@ -14,14 +14,10 @@ export const TABS = [
 
 let current = null;
 
-function ensureCss() {
-  if (document.querySelector("link[data-css='admin']")) return;
-  document.head.append(h("link", { rel: "stylesheet", href: "/ui/static/css/admin.css", "data-css": "admin" }));
-}
 
 export async function mount(root, ctx) {
   const { t } = ctx;
-  ensureCss();
+  ensureCss("admin");
   if (!ctx.can("admin")) {
     root.append(h("h1", {}, t("shell.not_allowed")), h("p", { class: "muted" }, t("shell.not_allowed_hint")));
     return;

@@ -3,7 +3,7 @@
 // analytics frames (GET /api/cameras/{id}/thumb.jpg): only the tiles on screen are refreshed,
 // a few requests at a time, and an unchanged frame costs a body-less 304 (docs/live-view.md).
 
-import { h, clear } from "../dom.js";
+import { h, clear, ensureCss } from "../dom.js";
 
 const LAYOUTS = [2, 3, 4, 8];
 const REFRESH_MS = 3000;
@@ -32,11 +32,6 @@ function icon(kind) {
   return svg;
 }
 
-function ensureCss() {
-  if (!document.querySelector("link[data-css='dinding']")) {
-    document.head.append(h("link", { rel: "stylesheet", href: "/ui/static/css/dinding.css", "data-css": "dinding" }));
-  }
-}
 
 function loadSettings() {
   try {
@@ -47,7 +42,7 @@ function loadSettings() {
 }
 
 export async function mount(root, ctx) {
-  ensureCss();
+  ensureCss("dinding");
   const { t, fmt } = ctx;
   const settings = loadSettings();
   const st = {

@@ -2,9 +2,8 @@
 // evidence with its observation timeline, rankings, report downloads and admins' corrections.
 // Sub-routes: #/kepatuhan (today), /bulan, /peringkat, /hari?site=ID&day=YYYY-MM-DD.
 
-import { h, clear, append } from "../dom.js";
+import { h, clear, append, ensureCss } from "../dom.js";
 
-const CSS = "/ui/static/css/kepatuhan.css";
 const SVG = "http://www.w3.org/2000/svg";
 const VIEWS = ["hari-ini", "bulan", "peringkat"];
 const STATUSES = ["tepat_waktu", "terlambat", "terlambat_berat", "tidak_buka", "pulang_cepat", "tidak_diketahui", "dikoreksi", "libur", "none"];
@@ -18,10 +17,6 @@ const TODAY_GROUPS = [
 ];
 
 let cleanup = [];
-
-function ensureCss() {
-  if (!document.querySelector(`link[href="${CSS}"]`)) document.head.append(h("link", { rel: "stylesheet", href: CSS }));
-}
 
 /** Like h(), for SVG elements. */
 function s(tag, attrs = {}, ...children) {
@@ -45,7 +40,7 @@ const minutesToHhmm = (m) => (m === null || m === undefined ? "—" : `${String(
 const thisMonth = (today) => today.slice(0, 7);
 
 export async function mount(root, ctx) {
-  ensureCss();
+  ensureCss("kepatuhan");
   const { t, fmt, api } = ctx;
   const view = ctx.rest[0] === "hari" ? "hari" : VIEWS.includes(ctx.rest[0]) ? ctx.rest[0] : "hari-ini";
   const tz = ctx.config.timezone_label;

@@ -3,8 +3,7 @@
 // camera's state changes in place from the live feed, and the figures are re-read on a
 // restored link and every five minutes (uptime moves slowly).
 
-import { h, clear } from "../dom.js";
-import { ensureCss } from "./peta.js";
+import { h, clear, ensureCss } from "../dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const RELOAD_MS = 5 * 60 * 1000;

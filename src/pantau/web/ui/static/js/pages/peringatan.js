@@ -2,9 +2,8 @@
 // polling), new ones are highlighted and beep; the control room (admin, operator) acknowledges
 // with a note, assigns and resolves from here, everyone else reads.
 
-import { h, clear, append } from "../dom.js";
+import { h, clear, append, ensureCss } from "../dom.js";
 
-const CSS = "/ui/static/css/peringatan.css";
 const KINDS = ["intrusion", "tamper", "camera_offline"];
 const TAMPER = ["covered", "moved", "defocused", "video_loss"];
 const FILTERS = ["active", "new", "acknowledged", "resolved", "all"];
@@ -13,10 +12,6 @@ const ASSIGNEES = ["Satpol PP", "Satpam kantor", "Teknisi Diskominfo", "Lurah", 
 const FRESH_MS = 15000;
 
 let cleanup = [];
-
-function ensureCss() {
-  if (!document.querySelector(`link[href="${CSS}"]`)) document.head.append(h("link", { rel: "stylesheet", href: CSS }));
-}
 
 /** A short two-tone beep from WebAudio; browsers only start audio after a user gesture. */
 class Siren {
@@ -82,7 +77,7 @@ class Siren {
 }
 
 export async function mount(root, ctx) {
-  ensureCss();
+  ensureCss("peringatan");
   const { t, fmt, api } = ctx;
   const canAct = ctx.can("admin", "operator");
   const state = {

@@ -4,7 +4,7 @@
 // or an incident arrives (throttled), on a restored live link, and every minute (the clock
 // alone moves an office from "belum buka" to "buka" or "tutup").
 
-import { h, clear } from "../dom.js";
+import { h, clear, ensureCss } from "../dom.js";
 
 const STATES = ["open", "not_open_yet", "closed", "camera_offline", "not_connected"];
 const THROTTLE_MS = 5000;
@@ -12,11 +12,6 @@ const CLOCK_REFRESH_MS = 60000;
 
 let leafletLoading = null;
 let cleanup = [];
-
-export function ensureCss(name) {
-  if (document.querySelector(`link[data-page-css="${name}"]`)) return;
-  document.head.append(h("link", { rel: "stylesheet", href: `/ui/static/css/${name}.css`, "data-page-css": name }));
-}
 
 /** Leaflet is UMD: one <script> for the whole session, then window.L. */
 export function loadLeaflet() {

@@ -2,7 +2,7 @@
 // per minute), scrubbing by click or drag, playback with hls.js over the signed HLS playlist,
 // and clip export (MP4 + manifest, SHA-256). The URL keeps ?camera=ID&t=ISO for sharing.
 
-import { h, clear } from "../dom.js";
+import { h, clear, ensureCss } from "../dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const HOUR = 3600000;
@@ -19,11 +19,6 @@ const KIND_COLOURS = { intrusion: "#f0524f", tamper: "#ff8a3d", camera_offline: 
 let page = null;
 let hlsLoading = null;
 
-function ensureCss() {
-  if (!document.querySelector("link[data-css='putar']")) {
-    document.head.append(h("link", { rel: "stylesheet", href: "/ui/static/css/putar.css", "data-css": "putar" }));
-  }
-}
 
 /** hls.js from /ui/vendor, loaded once per tab (UMD: it sets window.Hls). */
 function loadHls() {
@@ -75,7 +70,7 @@ function shiftDay(day, delta) {
 }
 
 export async function mount(root, ctx) {
-  ensureCss();
+  ensureCss("putar");
   const { t, fmt, api } = ctx;
   const zone = fmt.zoneName();
   const canExport = ctx.can("admin", "operator");
