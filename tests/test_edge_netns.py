@@ -157,8 +157,10 @@ def test_link_cuts_on_a_shaped_link(netns: dict[str, str], tmp_path: Path) -> No
             f"{len(stored)} observations, {received} bytes in {elapsed:.1f} s with {cuts} cuts; "
             f"hub-side throughput {kbps:.0f} kbit/s"
         )
-        # The hub receives at the link's speed: tbf at 256 kbit/s (+ burst, TCP/HTTP framing).
-        assert 60 < kbps < 300, kbps
+        # Never faster than the link (tbf at 256 kbit/s, + burst and TCP/HTTP framing). The
+        # lower bound is loose: a body cut mid-transfer counts its receiving time but not its
+        # bytes, so the figure falls with how late in a batch the cuts happen (60-135 seen).
+        assert 20 < kbps < 300, kbps
         outbox.close()
     finally:
         if agent is not None and agent.poll() is None:
