@@ -66,6 +66,7 @@ def sync_settings(settings: Settings) -> SyncSettings:
         backoff_max_seconds=e.backoff_max_seconds,
         timeout_seconds=e.request_timeout_seconds,
         timezone=settings.city.timezone,
+        recordings_dir=settings.recordings_dir,
     )
 
 

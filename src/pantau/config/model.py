@@ -212,6 +212,9 @@ class EdgeConfig(Section):
     online_seconds: float = Field(default=180.0, gt=0, description="Hub: online if heard since")
     clock_warn_seconds: float = Field(default=5.0, gt=0, description="Hub: warn past this offset")
     max_batch_mb: float = Field(default=16.0, gt=0, le=512, description="Hub: largest batch body")
+    clip_max_minutes: float = Field(
+        default=30.0, gt=0, le=24 * 60, description="Hub: longest clip an operator may request"
+    )
 
 
 class Settings(Section):

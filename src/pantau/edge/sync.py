@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -87,6 +88,7 @@ class SyncSettings:
     backoff_max_seconds: float = 300.0
     timeout_seconds: float = 60.0
     timezone: str = "Asia/Makassar"
+    recordings_dir: Path | None = None  # the site's segments, for clips the hub asks for
 
 
 @dataclass
