@@ -16,20 +16,23 @@ from pantau.store.models import Camera, CameraState, Site
 from pantau.store.types import utcnow
 from pantau.web import errors
 from pantau.web.routes import (
+    admin_tools,
+    agents,
     auth,
     calendars,
     cameras,
+    compliance,
     events,
     incidents,
+    live,
+    overview,
     recordings,
+    reports,
     sites,
     users,
+    verdicts,
 )
-from pantau.web.routes import compliance as compliance_routes
 from pantau.web.routes import health as camera_health
-from pantau.web.routes import live as live_routes
-from pantau.web.routes import reports as report_routes
-from pantau.web.routes import verdicts as verdict_routes
 from pantau.web.routes.health import live_state
 from pantau.web.schemas import HealthOut
 from pantau.web.ui import install_ui
@@ -45,16 +48,26 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
-    for module in (auth, sites, cameras, calendars, users, camera_health, recordings, incidents):
-        app.include_router(module.router)
-    app.include_router(verdict_routes.router)
-    app.include_router(report_routes.router)
-    app.include_router(events.router)
-    app.include_router(live_routes.router)
-    app.include_router(compliance_routes.router)
-    app.include_router(__import__("pantau.web.routes.overview", fromlist=["router"]).router)
-    app.include_router(__import__("pantau.web.routes.admin_tools", fromlist=["router"]).router)
-    app.include_router(__import__("pantau.web.routes.agents", fromlist=["api"]).api)
+    routers = (
+        auth.router,
+        sites.router,
+        cameras.router,
+        calendars.router,
+        users.router,
+        camera_health.router,
+        recordings.router,
+        incidents.router,
+        verdicts.router,
+        reports.router,
+        events.router,
+        live.router,
+        compliance.router,
+        overview.router,
+        admin_tools.router,
+        agents.api,
+    )
+    for router in routers:
+        app.include_router(router)
     install_ui(app)
 
     @app.get("/api/health", response_model=HealthOut, tags=["health"])
