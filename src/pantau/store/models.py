@@ -583,3 +583,34 @@ class AgentImport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     imported_by: Mapped[str] = mapped_column(String(120))
+
+
+class ClipRequest(Base):
+    """An operator's request for a stretch of footage kept at an agent's site. The agent
+    uploads it in chunks on its own contacts; `bytes_received` is what the hub has on disk,
+    so a cut upload resumes there (docs/edge.md, "Clip retrieval")."""
+
+    __tablename__ = "clip_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("camera.id", ondelete="CASCADE"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str] = mapped_column(String(120))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    # pending -> uploading -> ready | failed | cancelled
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id", ondelete="SET NULL"))
+    bytes_expected: Mapped[int | None] = mapped_column(BigInteger)
+    bytes_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    clip_start: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first keyframe
+    clip_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    frames: Mapped[int | None] = mapped_column(Integer)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(String(300))  # relative to data_dir
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first chunk
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
