@@ -16,13 +16,27 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pantau.accounts.users import create_user
+from pantau.hub.pending import SiteAgent
 from pantau.registry.calendar import DaySchedule
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
-from pantau.store.models import CameraState, HealthSample, Observation, Role, Segment
+from pantau.store.models import (
+    Agent,
+    CameraState,
+    HealthSample,
+    Observation,
+    Role,
+    Segment,
+)
 from pantau.store.types import utcnow
 from pantau.web.app import create_app
-from pantau.web.routes.overview import Inputs, decide_state, polygon_centroid
+from pantau.web.routes.overview import (
+    Inputs,
+    decide_state,
+    note_text,
+    polygon_centroid,
+    reason_text,
+)
 
 WITA = ZoneInfo("Asia/Makassar")
 PASSWORD = "rahasia-123"
@@ -78,6 +92,89 @@ def test_late_says_how_late_and_an_early_arrival_opens_only_by_the_verdict() -> 
     assert decide_state(inputs(now=early, people_now=1)).state == "not_open_yet"
     opened = decide_state(inputs(now=early, opened_at=early - timedelta(minutes=20)), fmt)
     assert (opened.state, opened.vars["opened"]) == ("open", "06.10 WITA")
+
+
+def agent(state: str, backlog: int = 0, **kw: Any) -> SiteAgent:
+    base: dict[str, Any] = {
+        "id": 7,
+        "state": state,
+        "created_at": NOW - timedelta(days=30),
+        "last_contact": NOW - timedelta(hours=2),
+        "complete_until": NOW - timedelta(hours=20),
+        "backlog_items": backlog,
+        "backlog_oldest": NOW - timedelta(hours=20) if backlog else None,
+    }
+    return SiteAgent(**(base | kw))
+
+
+@pytest.mark.parametrize(
+    ("kw", "state", "code", "note"),
+    [
+        # Offline with data waiting: before "kamera mati" (its camera states are only stale),
+        # before the registry's link_down, before the schedule.
+        (
+            {"agent": agent("offline_pending", 40), "camera_states": ("offline",)},
+            "not_connected",
+            "data_pending",
+            None,
+        ),
+        (
+            {"agent": agent("offline_pending"), "connectivity": "not_connected"},
+            "not_connected",
+            "data_pending",
+            None,
+        ),
+        (
+            {"agent": agent("offline_pending"), "schedule": HOLIDAY, "opens": None, "closes": None},
+            "not_connected",
+            "data_pending",
+            None,
+        ),
+        # In touch: the ordinary rules, and a note while the backlog drains.
+        ({"agent": agent("online", 1234), "people_now": 2}, "open", "staff_present", "syncing"),
+        (
+            {"agent": agent("online", 1234), "camera_states": ("offline",)},
+            "camera_offline",
+            "cameras_down",
+            "syncing",
+        ),
+        ({"agent": agent("online")}, "not_open_yet", "late", None),
+        # Revoked or never heard from: said when nothing is seen, a note when cameras are.
+        (
+            {"agent": agent("revoked"), "camera_states": ("offline",)},
+            "not_connected",
+            "agent_revoked",
+            None,
+        ),
+        ({"agent": agent("revoked"), "camera_states": ()}, "not_connected", "agent_revoked", None),
+        ({"agent": agent("revoked"), "people_now": 1}, "open", "staff_present", "agent_revoked"),
+        (
+            {"agent": agent("never", last_contact=None), "camera_states": ("offline",)},
+            "not_connected",
+            "agent_never",
+            None,
+        ),
+    ],
+)
+def test_the_agent_rules(kw: dict[str, Any], state: str, code: str, note: str | None) -> None:
+    decision = decide_state(inputs(**kw))
+    assert (decision.state, decision.code, decision.note) == (state, code, note)
+
+
+def test_data_pending_and_syncing_say_since_when_and_how_much() -> None:
+    fmt = lambda dt: dt.astimezone(WITA).strftime("%H.%M WITA")  # noqa: E731
+    wita = lambda dt: dt.astimezone(WITA).strftime("%a %H.%M WITA")  # noqa: E731
+    pending = decide_state(inputs(agent=agent("offline_pending", 40)), fmt, wita)
+    assert pending.vars["since"] == "Mon 08.00 WITA" and pending.vars["backlog_items"] == 40
+    assert pending.vars["complete_until_at"] == NOW - timedelta(hours=20)
+    assert reason_text(pending) == (
+        "Lokasi offline sejak Mon 08.00 WITA, data menunggu dikirim (lengkap s.d. Sun 14.00 WITA)"
+    )
+    never_complete = decide_state(inputs(agent=agent("offline_pending", complete_until=None)))
+    assert reason_text(never_complete).endswith("(belum ada data lengkap)")
+    syncing = decide_state(inputs(agent=agent("online", 1234), people_now=2))
+    assert note_text(syncing) == "mengirim data tertunda: 1.234 item"
+    assert note_text(decide_state(inputs(agent=agent("online")))) is None
 
 
 def test_centroid_of_a_square_and_of_two_squares() -> None:
@@ -307,3 +404,83 @@ def test_boundaries_are_cacheable_and_the_level_is_checked(
     bad = client.get("/api/overview/boundaries?level=provinsi", headers=h)
     assert bad.status_code == 422 and "kelurahan" in bad.json()["message"]
     assert client.get("/api/overview/boundaries").status_code == 401
+
+
+def test_an_agent_site_offline_with_data_pending_then_in_touch(
+    api: tuple[TestClient, Runtime],
+) -> None:
+    """The contract the map and the edge end-to-end test read: `agent` on every site (null
+    without one), data_pending before "kamera mati", then the ordinary rules with a note."""
+    client, rt = api
+    h = login(client, "admin")
+    sites = {s["kelurahan_code"]: s["id"] for s in client.get("/api/sites", headers=h).json()}
+    site = sites["74.71.01.1006"]  # Korumba
+    cam = client.post(
+        "/api/cameras",
+        headers=h,
+        json={"site_id": site, "name": "Loket", "purpose": "pelayanan", "main_stream": "rtsp://x"},
+    ).json()["id"]
+    now = utcnow()
+    heard = now - timedelta(hours=3)
+    complete = now - timedelta(hours=5)
+    with transaction(rt.sessions) as s:
+        # What the agent last reported of its camera: online, three hours ago (stale now).
+        s.add(
+            CameraState(
+                camera_id=cam, state="online", since=heard, last_packet_at=heard, updated_at=heard
+            )
+        )
+        agent = Agent(
+            site_id=site,
+            name="korumba-1",
+            key_hash="x" * 64,
+            public_key="k",
+            created_at=now - timedelta(days=20),
+            version="0.9.0",
+            last_contact_at=heard,
+            complete_until=complete,
+            backlog_items=1234,
+            backlog_bytes=5_000_000,
+            backlog_oldest=complete,
+        )
+        s.add(agent)
+        s.flush()
+        agent_id = agent.id
+    body = client.get("/api/overview/sites", headers=h).json()
+    others = [s for s in body["sites"] if s["id"] != site]
+    assert others and all(s["agent"] is None and s["note_code"] is None for s in others)
+    row = site_row(client, h, site)
+    assert (row["state"], row["reason_code"]) == ("not_connected", "data_pending")
+    assert row["cameras"] == {"offline": 1}  # stale, yet not "kamera mati"
+    got = row["agent"]
+    assert got["id"] == agent_id and got["state"] == "offline_pending"
+    assert datetime.fromisoformat(got["last_contact"]) == heard
+    assert datetime.fromisoformat(got["complete_until"]) == complete
+    assert got["backlog_items"] == 1234
+    assert datetime.fromisoformat(got["backlog_oldest"]) == complete
+    since = heard.astimezone(WITA)
+    assert row["reason"].startswith("Lokasi offline sejak ")
+    assert f"{since:%H.%M} WITA, data menunggu dikirim (lengkap s.d. " in row["reason"]
+    assert f"{complete.astimezone(WITA):%H.%M} WITA)" in row["reason"]
+    assert row["reason_vars"]["backlog_items"] == 1234
+    assert body["counts"]["not_connected"] == 65 - 1 + 1  # the others have no camera
+
+    # A sync round: in touch again, a backlog still draining, cameras reporting.
+    with transaction(rt.sessions) as s:
+        a = s.get(Agent, agent_id)
+        assert a is not None
+        a.last_contact_at, a.complete_until, a.backlog_items = utcnow(), utcnow(), 1234
+        st = s.get(CameraState, cam)
+        assert st is not None
+        st.last_packet_at = st.updated_at = utcnow()
+    row = site_row(client, h, site)
+    assert row["reason_code"] != "data_pending" and row["agent"]["state"] == "online"
+    assert (row["note_code"], row["note"]) == ("syncing", "mengirim data tertunda: 1.234 item")
+
+    with transaction(rt.sessions) as s:
+        a = s.get(Agent, agent_id)
+        assert a is not None
+        a.backlog_items, a.revoked_at = 0, utcnow()
+    row = site_row(client, h, site)
+    assert row["agent"]["state"] == "revoked" and row["note_code"] in ("agent_revoked", None)
+    assert "agent_revoked" in (row["reason_code"], row["note_code"])

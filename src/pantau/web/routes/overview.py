@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pantau.accounts.scope import Scope
 from pantau.config.model import Settings
+from pantau.hub.pending import SiteAgent, label_moment, site_agents
 from pantau.recordings.retention import disk_status
 from pantau.registry.calendar import DaySchedule, format_hhmm
 from pantau.registry.schedule import site_day
@@ -91,6 +92,7 @@ class Inputs:
     closes: datetime | None
     opened_at: datetime | None  # from today's verdict: sustained presence, walked back
     people_now: int | None  # None: no observation in the last FRESH minutes
+    agent: SiteAgent | None = None  # the site's edge agent, if it has one
 
 
 @dataclass(frozen=True)
@@ -98,11 +100,43 @@ class Decision:
     state: str
     code: str
     vars: dict[str, Any]
+    note: str | None = None  # said besides the state: "syncing", "agent_revoked"
+    note_vars: dict[str, Any] = field(default_factory=dict)
 
 
-def decide_state(i: Inputs, hhmm: Any = None) -> Decision:
-    """The first rule that applies wins; see docs/site-state.md for each step and why."""
+def decide_state(i: Inputs, hhmm: Any = None, moment: Any = None) -> Decision:
+    """The first rule that applies wins; see docs/site-state.md for each step and why.
+
+    `hhmm` formats a time of today ("07.30 WITA"), `moment` an instant that may be on
+    another day ("Sen 23 Nov 16.00 WITA"); both default to plain UTC text."""
     fmt = hhmm or (lambda dt: format_hhmm(dt.time()))
+    when = moment or (lambda dt: f"{dt:%Y-%m-%d} {format_hhmm(dt.time())}")
+    agent = i.agent
+    if agent is not None and agent.state == "offline_pending":
+        return Decision(
+            "not_connected",
+            "data_pending",
+            {
+                "since": when(agent.last_contact) if agent.last_contact else None,
+                "since_at": agent.last_contact,
+                "complete_until": when(agent.complete_until) if agent.complete_until else None,
+                "complete_until_at": agent.complete_until,
+                "backlog_items": agent.backlog_items,
+            },
+        )
+    decision = _by_cameras_and_schedule(i, fmt)
+    if agent is None:
+        return decision
+    if agent.state in ("revoked", "never"):
+        if decision.state in ("not_connected", "camera_offline"):
+            return Decision("not_connected", f"agent_{agent.state}", {})
+        return replace(decision, note=f"agent_{agent.state}")
+    if agent.state == "online" and agent.backlog_items > 0:
+        return replace(decision, note="syncing", note_vars={"items": agent.backlog_items})
+    return decision
+
+
+def _by_cameras_and_schedule(i: Inputs, fmt: Any) -> Decision:
     if i.connectivity == Connectivity.PLANNED:
         return Decision("not_connected", "planned", {})
     if i.connectivity != Connectivity.CONNECTED:
@@ -149,7 +183,35 @@ REASONS = {
     "before_open": "Jadwal buka {opens}",
     "no_data": "Jadwal buka {opens}; belum ada hasil analitik terbaru",
     "late": "Belum ada petugas; jadwal buka {opens} (lewat {minutes} menit)",
+    "data_pending": "Lokasi offline sejak {since}, data menunggu dikirim "
+    "(lengkap s.d. {complete_until})",
+    "data_pending_none": "Lokasi offline sejak {since}, data menunggu dikirim "
+    "(belum ada data lengkap)",
+    "agent_revoked": "Agen lokasi dicabut; data dari lokasi tidak lagi diterima",
+    "agent_never": "Agen lokasi terdaftar tetapi belum pernah menghubungi pusat",
 }
+NOTES = {
+    "syncing": "mengirim data tertunda: {items} item",
+    "agent_revoked": "agen lokasi dicabut",
+    "agent_never": "agen lokasi belum pernah menghubungi pusat",
+}
+
+
+def thousands(n: int) -> str:
+    """1234 -> "1.234" (Indonesian grouping)."""
+    return f"{n:,}".replace(",", ".")
+
+
+def reason_text(d: Decision) -> str:
+    if d.code == "data_pending" and d.vars.get("complete_until") is None:
+        return REASONS["data_pending_none"].format(**(d.vars | {"since": d.vars["since"] or "—"}))
+    return REASONS[d.code].format(**d.vars)
+
+
+def note_text(d: Decision) -> str | None:
+    if d.note is None:
+        return None
+    return NOTES[d.note].format(**{k: thousands(v) for k, v in d.note_vars.items()})
 
 
 # ---- geography --------------------------------------------------------------------------------
@@ -259,6 +321,15 @@ class CameraBrief(BaseModel):
     last_seen: datetime | None
 
 
+class AgentBrief(BaseModel):
+    id: int
+    state: str = Field(description="online | offline_pending | revoked | never")
+    last_contact: datetime | None
+    complete_until: datetime | None = Field(description="The hub has all of the site's data up to")
+    backlog_items: int
+    backlog_oldest: datetime | None
+
+
 class SiteStateOut(BaseModel):
     id: int
     slug: str
@@ -281,6 +352,12 @@ class SiteStateOut(BaseModel):
     reason_code: str
     reason: str = Field(description="Bahasa Indonesia; the UI builds its own from reason_code")
     reason_vars: dict[str, Any]
+    note_code: str | None = Field(description="syncing, agent_revoked, agent_never: besides state")
+    note: str | None = Field(
+        description='Bahasa Indonesia, e.g. "mengirim data tertunda: 1.234 item"'
+    )
+    note_vars: dict[str, Any]
+    agent: AgentBrief | None = Field(description="The site's edge agent; null: none")
     working_day: bool
     schedule_rule: str = Field(description="The calendar rule that decided today's hours")
     schedule_reason: str
@@ -365,6 +442,9 @@ def build_overview(session: Session, settings: Settings, scope: Scope) -> Overvi
             else []
         )
     }
+    agents = site_agents(session, settings, ids, now)
+    label = settings.city.timezone_label
+    moment = lambda dt: label_moment(dt, tz, label, today)  # noqa: E731
     schedules: dict[int | None, DaySchedule] = {}  # one per calendar: most sites share the city's
     out: list[SiteStateOut] = []
     counts = dict.fromkeys(STATES, 0)
@@ -392,8 +472,10 @@ def build_overview(session: Session, settings: Settings, scope: Scope) -> Overvi
                 closes=closes,
                 opened_at=verdict.opened_at if verdict else None,
                 people_now=people_now,
+                agent=agents.get(site.id),
             ),
             fmt,
+            moment,
         )
         counts[decision.state] += 1
         lat, lon, position = site_position(site)
@@ -431,8 +513,12 @@ def build_overview(session: Session, settings: Settings, scope: Scope) -> Overvi
                 state=decision.state,
                 state_label=STATE_LABELS[decision.state],
                 reason_code=decision.code,
-                reason=REASONS[decision.code].format(**decision.vars),
+                reason=reason_text(decision),
                 reason_vars=decision.vars,
+                note_code=decision.note,
+                note=note_text(decision),
+                note_vars=decision.note_vars,
+                agent=AgentBrief(**agents[site.id].brief()) if site.id in agents else None,
                 working_day=schedule.working,
                 schedule_rule=schedule.rule,
                 schedule_reason=schedule.holiday_name or schedule.reason,
