@@ -4,18 +4,21 @@ the outbox, next to the sync loop that empties it.
 The cameras come from the cached site configuration, so a restart without a link keeps
 recording and analysing what the hub last sent; a new configuration is picked up within
 `RELOAD_SECONDS`. Cameras run as threads of one process (a site has a handful). Incidents
-are evaluated by the hub from the synced observations (the same stable ids).
+are evaluated by the hub from the synced observations (the same stable ids). The site's own
+recordings are kept under the `recording:` retention rules (`edge.retention`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from pantau.config.model import Settings
 from pantau.edge.config_cache import ConfigCache
 from pantau.edge.outbox import Outbox
+from pantau.edge.retention import enforce_local
 from pantau.edge.sink import OutboxSink
 from pantau.edge.sync import AgentRefused, SyncLoop
 from pantau.pipeline.camera import CameraSpec, CameraWorker, zones_of
@@ -44,9 +47,10 @@ class AgentRunner:
         self.cache = cache
         self.sync = sync
         self.stop = sync.stop
-        self.sink = OutboxSink(outbox)
+        self.sink = OutboxSink(outbox, on_disk_full=self._retention)
         self.workers: dict[int, CameraWorker] = {}
         self.refused: AgentRefused | None = None
+        self._retaining = threading.Lock()
 
     def _sync(self) -> None:
         try:
@@ -68,15 +72,32 @@ class AgentRunner:
                 self.workers[cid] = CameraWorker(spec, self.settings, self.sink)
                 self.workers[cid].start()
 
+    def _retention(self) -> None:
+        """From the main loop, and from a camera thread whose disk is full (one at a time)."""
+        if not self._retaining.acquire(blocking=False):
+            return
+        try:
+            enforce_local(self.settings.recordings_dir, self.settings.recording)
+        except Exception:
+            log.exception("local retention failed; trying again at the next interval")
+        finally:
+            self._retaining.release()
+
     def run(self) -> AgentRefused | None:
         syncer = threading.Thread(target=self._sync, name="edge-sync", daemon=True)
         syncer.start()
+        next_retention = time.monotonic()
         try:
             while not self.stop.is_set():
                 try:
                     self._reconcile()
                 except Exception:
                     log.exception("could not start the cameras; keeping the current ones")
+                if time.monotonic() >= next_retention:
+                    self._retention()
+                    next_retention = (
+                        time.monotonic() + self.settings.recording.retention_interval_seconds
+                    )
                 self.stop.wait(RELOAD_SECONDS)
         finally:
             self.stop.set()

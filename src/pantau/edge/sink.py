@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +22,15 @@ log = logging.getLogger(__name__)
 
 
 class OutboxSink:
-    def __init__(self, outbox: Outbox, local: Sink | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        local: Sink | None = None,
+        on_disk_full: Callable[[], object] | None = None,
+    ) -> None:
         self.outbox = outbox
         self.local = local
+        self.on_disk_full = on_disk_full
 
     def segment(self, camera_id: int, info: SegmentInfo) -> None:
         if self.local is not None:
@@ -90,6 +96,8 @@ class OutboxSink:
             self.local.disk_full(camera_id, message)
         else:
             log.error("camera %d: %s", camera_id, message)
+        if self.on_disk_full is not None:
+            self.on_disk_full()
 
     def observations(self, camera_id: int, rows: list[dict[str, Any]]) -> None:
         if self.local is not None:
