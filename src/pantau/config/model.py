@@ -215,6 +215,9 @@ class EdgeConfig(Section):
     clip_max_minutes: float = Field(
         default=30.0, gt=0, le=24 * 60, description="Hub: longest clip an operator may request"
     )
+    contact_keep_days: float = Field(
+        default=400.0, ge=1, description="Hub: per-minute contact rows kept for the TIK report"
+    )
 
 
 class Settings(Section):

@@ -7,7 +7,7 @@ import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pantau.hub.credentials import (
@@ -131,8 +131,13 @@ def record_contact(
     version: str | None = None,
     backlog: dict | None = None,
     via: str = "link",
+    keep_days: float = 400.0,
 ) -> None:
-    """What the hub knows after hearing from the agent; one contact row per minute."""
+    """What the hub knows after hearing from the agent; one contact row per minute.
+
+    Rows older than `keep_days` are pruned once an hour per agent (at its first contact of the
+    hour): one row per connected minute is about 525,000 a year per agent.
+    """
     now = at or utcnow()
     if via == "link":
         agent.last_contact_at = max(agent.last_contact_at or now, now)
@@ -162,6 +167,8 @@ def record_contact(
             via=via,
         )
         session.add(row)
+        if minute.minute == 0:
+            _prune_contacts(session, agent.id, minute - timedelta(days=keep_days))
     row.requests += 1
     row.items += items
     row.bytes += nbytes
@@ -170,6 +177,12 @@ def record_contact(
         row.clock_offset_seconds = clock_offset
     if backlog is not None:
         row.backlog_items = agent.backlog_items
+
+
+def _prune_contacts(session: Session, agent_id: int, before: datetime) -> None:
+    session.execute(
+        delete(AgentContact).where(AgentContact.agent_id == agent_id, AgentContact.minute < before)
+    )
 
 
 def _time(value: str | None) -> datetime | None:
