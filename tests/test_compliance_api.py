@@ -4,7 +4,7 @@ scopes, corrections seen in the grid, the demo's "simulated" mark, and bad month
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,8 @@ from sqlalchemy import insert
 from pantau.registry.calendar import DaySchedule
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
-from pantau.store.models import Connectivity, Observation, Site
+from pantau.store.models import Agent, Connectivity, Observation, Site
+from pantau.store.types import utcnow
 from pantau.web.routes.compliance import simulated, today_state
 from tests.test_verdict_rules import MON, ObsDay, local
 
@@ -258,6 +259,119 @@ def test_today_state(
     site: Any, schedule: DaySchedule, row: Any, cams: list[str], now: str, want: tuple
 ) -> None:
     assert today_state(site, schedule, row, cams, _at(now), grace=5) == want
+
+
+def test_data_pending_outranks_cameras_offline_but_not_an_opening() -> None:
+    opened = today_state(
+        SITE, _schedule(), _row("tepat_waktu", "07.22"), ["offline"], _at("12.00"), 5,
+        "offline_pending",
+    )  # fmt: skip
+    assert opened == ("tepat_waktu", "opened", None)
+    pending = today_state(SITE, _schedule(), None, ["offline"], _at("12.00"), 5, "offline_pending")
+    assert pending == ("tidak_diketahui", "data_pending", None)
+    assert today_state(SITE, _schedule(False), None, [], _at("9.00"), 5, "offline_pending")[0] == (
+        "libur"
+    )
+    online = today_state(SITE, _schedule(), None, ["offline"], _at("12.00"), 5, "online")
+    assert online == ("tidak_diketahui", "cameras_offline", None)
+
+
+def test_days_not_yet_received_from_the_sites_agent_are_pending_until_it_catches_up(
+    client: TestClient, auth: Any, shared_runtime: Runtime
+) -> None:
+    """An agent complete up to MON 16.00 WITA: MON and every day after it wait for the site's
+    data (pending_sync) in the month grid, the verdict list and detail, the day status and
+    today; days before the agent existed do not; once the agent is complete, none does."""
+    body = {"kind": "kantor_opd", "name": f"Kantor Agen {uuid.uuid4().hex[:8]}"}
+    r = _as(
+        client, auth, "admin", "POST", "/api/sites", json=body | {"kelurahan_code": "74.71.01.1006"}
+    )
+    assert r.status_code == 201, r.text
+    site = r.json()["id"]
+    cam = {"site_id": site, "name": "loket", "purpose": "pelayanan", "main_stream": "rtsp://x/y"}
+    r = _as(client, auth, "admin", "POST", "/api/cameras", json=cam)
+    assert r.status_code == 201, r.text
+    complete = local(MON, "16.00")
+    with transaction(shared_runtime.sessions) as s:
+        s.execute(
+            insert(Observation),
+            ObsDay(MON, cameras=(r.json()["id"],)).people("07.25", "15.55").list(),
+        )
+        agent = Agent(
+            site_id=site, name="agen-uji", key_hash="0" * 64, public_key="k",
+            created_at=local(MON - timedelta(days=3), "12.00"),
+            last_contact_at=local(MON, "16.05"), complete_until=complete,
+            backlog_items=250, backlog_bytes=10**6, backlog_oldest=complete,
+        )  # fmt: skip
+        s.add(agent)
+        s.flush()
+        agent_id = agent.id
+    week = {
+        "from": (MON - timedelta(days=5)).isoformat(),
+        "to": MON.isoformat(),
+        "site_ids": [site],
+    }
+    r = _as(client, auth, "admin", "POST", "/api/verdicts/recompute", json=week)
+    assert r.status_code == 200, r.text
+
+    def month() -> dict[date, dict[str, Any]]:
+        r = _as(client, auth, "operator", "GET", "/api/compliance/month?month=2026-11")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        cells = _site(body, site)["cells"]
+        return {date.fromisoformat(d): c for d, c in zip(body["days"], cells, strict=True) if c}
+
+    cells = month()
+    before_agent = MON - timedelta(days=4)
+    assert cells[before_agent]["pending_sync"] is False
+    assert cells[MON - timedelta(days=1)]["pending_sync"] is False  # Sunday, ended before 16.00 MON
+    assert cells[MON]["pending_sync"] is True and cells[MON]["status"] == "tepat_waktu"
+    later = [d for d in cells if d > MON]
+    assert later and all(cells[d]["pending_sync"] for d in later)
+
+    def listed() -> dict[str, Any]:
+        r = _as(client, auth, "admin", "GET", f"/api/verdicts?date={MON}&site_id={site}")
+        assert r.status_code == 200, r.text
+        [row] = r.json()
+        return row
+
+    assert listed()["pending_sync"] is True
+    detail = _as(client, auth, "admin", "GET", f"/api/verdicts/{site}/{MON}?timeline=false").json()
+    assert detail["pending_sync"] is True and detail["agent"]["id"] == agent_id
+    assert detail["agent"]["state"] == "offline_pending" and detail["agent"]["backlog_items"] == 250
+    tue = MON + timedelta(days=1)
+    status = _as(client, auth, "lurah", "GET", f"/api/verdicts/{site}/{tue}/status").json()
+    assert (status["has_verdict"], status["pending_sync"]) == (False, True)
+    assert datetime.fromisoformat(status["agent"]["complete_until"]) == complete
+    status = _as(client, auth, "lurah", "GET", f"/api/verdicts/{site}/{before_agent}/status").json()
+    assert (status["has_verdict"], status["pending_sync"]) == (True, False)
+    r = _as(client, auth, "lurah", "GET", f"/api/verdicts/{site}/2999-01-01/status")
+    assert r.status_code == 422 and "2999-01-01" in r.json()["message"]
+    today = _site(_as(client, auth, "operator", "GET", "/api/compliance/today").json(), site)
+    assert today["pending_sync"] is True
+    assert today["why"] in ("data_pending", "holiday")
+
+    # The agent catches up: in touch, complete up to now, nothing left.
+    with transaction(shared_runtime.sessions) as s:
+        a = s.get(Agent, agent_id)
+        assert a is not None
+        a.last_contact_at = a.complete_until = utcnow()
+        a.backlog_items, a.backlog_oldest = 0, None
+    cells = month()
+    assert not any(c["pending_sync"] for c in cells.values())
+    assert cells[MON]["status"] == "tepat_waktu"
+    assert listed()["pending_sync"] is False
+    today = _site(_as(client, auth, "operator", "GET", "/api/compliance/today").json(), site)
+    assert today["pending_sync"] is False and today["why"] != "data_pending"
+    status = _as(client, auth, "lurah", "GET", f"/api/verdicts/{site}/{tue}/status").json()
+    assert status["pending_sync"] is False and status["agent"]["state"] == "online"
+
+    # Revoked with data never sent: nothing more will come, the days are what they are.
+    with transaction(shared_runtime.sessions) as s:
+        a = s.get(Agent, agent_id)
+        assert a is not None
+        a.complete_until, a.revoked_at = complete, utcnow()
+    assert not any(c["pending_sync"] for c in month().values())
 
 
 def test_simulated_mark_follows_the_sites_marker() -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from pantau.accounts import audit
 from pantau.config.model import Settings
+from pantau.hub.pending import SiteAgent, pending_day, site_agents, slack
 from pantau.recordings import index
 from pantau.registry.calendar import format_hhmm
 from pantau.store.models import (
@@ -30,6 +31,7 @@ from pantau.store.models import (
     VerdictHistory,
     VerdictRow,
 )
+from pantau.store.types import utcnow
 from pantau.verdicts.rules import STATUSES
 from pantau.verdicts.store import (
     CHANGE_LABELS,
@@ -109,6 +111,11 @@ class VerdictOut(BaseModel):
         description="Computed (at least partly) from simulated data of `pantau demo`: the day "
         "began before the site's history_simulated_until",
     )
+    pending_sync: bool = Field(
+        default=False,
+        description="The site's agent has not yet sent all of this day (menunggu data lokasi): "
+        "the verdict may change when the data arrives and the day is recomputed",
+    )
 
 
 class HistoryOut(BaseModel):
@@ -157,7 +164,26 @@ class TimelineOut(BaseModel):
     cameras: list[TimelineCamera]
 
 
+class AgentSyncOut(BaseModel):
+    id: int
+    state: str = Field(description="online | offline_pending | revoked | never")
+    last_contact: datetime | None
+    complete_until: datetime | None
+    backlog_items: int
+    backlog_oldest: datetime | None
+
+
+class DayStatusOut(BaseModel):
+    site_id: int
+    site_name: str
+    day: date
+    has_verdict: bool
+    pending_sync: bool = Field(description="The site's agent has not yet sent all of this day")
+    agent: AgentSyncOut | None = Field(description="The site's edge agent; null: none")
+
+
 class VerdictDetailOut(VerdictOut):
+    agent: AgentSyncOut | None = Field(default=None, description="The site's edge agent")
     detail: dict[str, Any]
     evidence: EvidenceOut
     history: list[HistoryOut]
@@ -230,7 +256,14 @@ def _correction_out(c: VerdictCorrection) -> CorrectionOut:
     )
 
 
-def _fields(row: VerdictRow, site: Site, settings: Settings) -> dict[str, Any]:
+def _pending(agent: SiteAgent | None, day: date, settings: Settings) -> bool:
+    tz = ZoneInfo(settings.city.timezone)
+    return pending_day(agent, day, tz, utcnow(), slack(settings))
+
+
+def _fields(
+    row: VerdictRow, site: Site, settings: Settings, agent: SiteAgent | None = None
+) -> dict[str, Any]:
     latest = latest_correction(row)
     effective = effective_status(row)
     return {
@@ -272,6 +305,7 @@ def _fields(row: VerdictRow, site: Site, settings: Settings) -> dict[str, Any]:
         "rules_version": row.rules_version,
         "correction": _correction_out(latest) if latest else None,
         "simulated": _simulated(site, row.day, settings),
+        "pending_sync": _pending(agent, row.day, settings),
     }
 
 
@@ -390,8 +424,10 @@ def _detail(
 ) -> VerdictDetailOut:
     settings = runtime(request).settings
     prefix = request.scope.get("root_path", "").rstrip("/")
+    agent = site_agents(session, settings, [site.id], utcnow()).get(site.id)
     return VerdictDetailOut(
-        **_fields(row, site, settings),
+        **_fields(row, site, settings, agent),
+        agent=AgentSyncOut(**agent.brief()) if agent else None,
         detail=row.detail or {},
         evidence=EvidenceOut(
             first_presence=_presence(
@@ -450,7 +486,9 @@ def list_verdicts(
     if status:
         query = query.where(VerdictRow.status == status)
     query = query.order_by(VerdictRow.day, Site.name, Site.id)
-    return [VerdictOut(**_fields(row, site, settings)) for row, site in session.execute(query)]
+    found = list(session.execute(query))
+    agents = site_agents(session, settings, sorted({s.id for _, s in found}), utcnow())
+    return [VerdictOut(**_fields(row, site, settings, agents.get(site.id))) for row, site in found]
 
 
 @router.post("/recompute", response_model=RecomputeOut)
@@ -506,6 +544,30 @@ def get_verdict(
     _not_future(day, "day", runtime(request).settings)
     row = _verdict(session, runtime(request).settings, site, day)
     return _detail(request, session, row, site, timeline)
+
+
+@router.get("/{site_id}/{day}/status", response_model=DayStatusOut)
+def get_day_status(
+    site_id: int, day: date, request: Request, scope: Caller, session: DB
+) -> DayStatusOut:
+    """Whether a verdict exists for the day and whether the site's agent has sent all of the
+    day yet: the drill-down asks this first, so a day still waiting for its data is said as
+    such rather than as a missing verdict."""
+    settings = runtime(request).settings
+    site = visible_site(session, scope, site_id, "verdict.read")
+    _not_future(day, "day", settings)
+    exists = session.scalar(
+        select(VerdictRow.id).where(VerdictRow.site_id == site.id, VerdictRow.day == day)
+    )
+    agent = site_agents(session, settings, [site.id], utcnow()).get(site.id)
+    return DayStatusOut(
+        site_id=site.id,
+        site_name=site.name,
+        day=day,
+        has_verdict=exists is not None,
+        pending_sync=_pending(agent, day, settings),
+        agent=AgentSyncOut(**agent.brief()) if agent else None,
+    )
 
 
 @router.post("/{site_id}/{day}/corrections", response_model=VerdictDetailOut, status_code=201)
