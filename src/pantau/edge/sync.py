@@ -138,7 +138,8 @@ class HubClient:
     def close(self) -> None:
         self.http.close()
 
-    def _request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+    def raw(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        """A request whose 4xx answers (other than 401/403) the caller reads itself."""
         try:
             r = self.http.request(method, url, **kw)
         except httpx.HTTPError as exc:
@@ -151,9 +152,17 @@ class HubClient:
             raise AgentRefused(r.status_code, message)
         if r.status_code >= 500 or r.status_code in (408, 429):
             raise HubUnavailable(f"hub answered {r.status_code}: {r.text[:200]}")
+        return r
+
+    def _request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        r = self.raw(method, url, **kw)
         if r.status_code >= 400:
             raise AgentRefused(r.status_code, r.text[:400])
         return r
+
+    def capped(self, body: bytes) -> Iterator[bytes]:
+        """The body in small pieces through the token bucket (the upload cap)."""
+        return _body_chunks(body, self.bucket, self.stats)
 
     def hello(self, backlog: dict[str, Any], config_digest: str | None) -> dict[str, Any]:
         t0 = datetime.now(UTC)
@@ -225,18 +234,53 @@ class SyncLoop:
         rate = settings.bandwidth_kbps * 1000 / 8
         self.bucket = TokenBucket(rate) if settings.bandwidth_kbps > 0 else None
         self.client = HubClient(identity, settings, self.bucket, self.stats)
+        self.clips = None
+        if settings.recordings_dir is not None:  # an agent without recordings has no clips
+            from pantau.edge.clips import ClipUploader, work_dir_of
+
+            self.clips = ClipUploader(
+                self.client,
+                settings.recordings_dir,
+                work_dir_of(outbox.path),
+                settings.bandwidth_kbps,
+            )
 
     def round(self) -> int:
-        """Hello, config if it changed, then batches until the outbox is empty. Items sent."""
+        """Hello, config if it changed, batches until the outbox is empty, then the clips the
+        hub asked for (the outbox going first again whenever it has something). Items sent."""
         info = self.client.hello(self.outbox.backlog().wire(), self.cache.digest())
         if info.get("config_digest") != self.cache.digest():
             self.cache.save(self.client.config())
             log.info("site configuration updated from the hub")
+        sent = self._drain()
+        if self.clips is None:
+            return sent
+        listed = info.get("clips") or []
+        self.clips.forget_others(listed)
+        for clip in listed:
+            while not self.stop.is_set():
+                try:
+                    if self.clips.upload(clip, self._outbox_waiting):
+                        break
+                except (HubUnavailable, AgentRefused):
+                    raise
+                except Exception:  # one clip's trouble must not stop the facts
+                    log.exception("clip %s failed at the site; trying again later", clip.get("id"))
+                    break
+                sent += self._drain()
+        return sent
+
+    def _today(self) -> datetime:
+        return wire.local_midnight(datetime.now(UTC), self.settings.timezone)
+
+    def _outbox_waiting(self) -> bool:
+        return self.stop.is_set() or bool(self.outbox.take(1, 1, self._today()))
+
+    def _drain(self) -> int:
         sent = 0
         while not self.stop.is_set():
-            today = wire.local_midnight(datetime.now(UTC), self.settings.timezone)
             batch = self.outbox.take(
-                self.settings.batch_max_items, self.settings.batch_max_bytes, today
+                self.settings.batch_max_items, self.settings.batch_max_bytes, self._today()
             )
             if not batch:
                 break

@@ -608,6 +608,7 @@ class ClipRequest(Base):
     clip_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     frames: Mapped[int | None] = mapped_column(Integer)
     restarts: Mapped[int] = mapped_column(Integer, default=0)
+    rate_kbps: Mapped[float | None] = mapped_column(Float)  # the agent's upload cap
     error: Mapped[str | None] = mapped_column(Text)
     path: Mapped[str | None] = mapped_column(String(300))  # relative to data_dir
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,6 +21,7 @@ from pantau.web.routes import (
     auth,
     calendars,
     cameras,
+    clips,
     compliance,
     events,
     incidents,
@@ -65,6 +66,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         overview.router,
         admin_tools.router,
         agents.api,
+        clips.router,
     )
     for router in routers:
         app.include_router(router)

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from pantau.accounts import audit
 from pantau.edge import items as wire
 from pantau.hub import agents as hub_agents
+from pantau.hub import clips as hub_clips
 from pantau.hub.agents import AgentAuthError
 from pantau.hub.connectivity import agent_summary, report
 from pantau.hub.credentials import ENROL_PREFIX
@@ -242,6 +243,7 @@ def hello(body: HelloIn, request: Request, agent: AgentCaller, session: DB) -> d
         "agent_id": agent.id,
         "site_id": agent.site_id,
         "config_digest": digest,
+        "clips": hub_clips.pending_for(session, agent),  # footage the control room asked for
         "hub_received": wire.iso(received),
         "hub_sent": wire.iso(utcnow()),
     }

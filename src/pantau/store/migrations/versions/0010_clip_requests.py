@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("clip_end", UTC(), nullable=True),
         sa.Column("frames", sa.Integer(), nullable=True),
         sa.Column("restarts", sa.Integer(), nullable=False),
+        sa.Column("rate_kbps", sa.Float(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("path", sa.String(length=300), nullable=True),
         sa.Column("created_at", UTC(), nullable=False),
