@@ -198,6 +198,72 @@ def run(ctx: typer.Context, directory: DirOption = None) -> None:
         fail(str(refused), EXIT_REFUSED)
 
 
+@agent_app.command("analyze")
+def analyze(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="a video file or a folder of one camera's files")],
+    camera: Annotated[int, typer.Option("--camera", help="camera id the footage belongs to")],
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            help="capture time of the first frame, for a single file without one "
+            "(e.g. 2026-11-30T07:00:00+08:00)"
+        ),
+    ] = None,
+    sample_fps: Annotated[
+        float,
+        typer.Option(min=0.01, max=30, help="frames per second of footage to analyse"),
+    ] = 0.2,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="worker processes [default: one per CPU core]"),
+    ] = None,
+    directory: DirOption = None,
+) -> None:
+    """Analyse recordings at the site into the outbox, resumably, without the hub: the minutes
+    sync with the next link (the hub evaluates their incidents and verdicts then)."""
+    from pantau.cli.analysis import analyse_footage, find_footage
+    from pantau.edge.runner import specs_from_config
+    from pantau.edge.sink import OutboxSink
+
+    settings = state(ctx).settings
+    folder, identity = _loaded(settings, directory)
+    sources = find_footage(path, start)
+    cfg = ConfigCache(folder).load()
+    if cfg is None:
+        fail(
+            "no site configuration cached yet: run `pantau agent sync --once` while the link "
+            "is up, so the agent knows its cameras",
+            EXIT_CONFIG,
+        )
+    spec = specs_from_config(cfg).get(camera)
+    if spec is None:
+        known = ", ".join(f"{c['id']} ({c['name']})" for c in cfg["cameras"]) or "none"
+        fail(
+            f"camera {camera} is not a camera of site {identity.site_id} in the cached "
+            f"configuration (cameras: {known})"
+        )
+    outbox = Outbox(folder / OUTBOX)
+    sink = OutboxSink(outbox)
+    try:
+        rows = analyse_footage(
+            sources,
+            spec,
+            settings,
+            lambda r: sink.observations(camera, r),
+            folder / "analyze",
+            sample_fps=sample_fps,
+            jobs=jobs,
+        )
+        backlog = outbox.backlog()
+    finally:
+        outbox.close()
+    console.print(
+        f"{len(sources)} file(s), {rows} minute observations of camera {camera} into the "
+        f"outbox; backlog {backlog.items} items"
+    )
+
+
 @agent_app.command("status")
 def status(ctx: typer.Context, directory: DirOption = None) -> None:
     """Identity, backlog and the cached configuration of this agent."""

@@ -14,9 +14,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskProgressColumn,
     TextColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 from sqlalchemy import func, select
@@ -488,56 +486,30 @@ def analyze(
     ] = None,
 ) -> None:
     """Analyse recordings (carried disk, `pantau sim record`) into observations, resumably."""
+    from pantau.cli.analysis import analyse_footage, find_footage
     from pantau.incidents.evidence import Footage, footage_span
     from pantau.incidents.store import evaluate_range
-    from pantau.pipeline.backfill import BackfillError, ResumeLog, discover, plan
-    from pantau.pipeline.backfill_pool import backfill
-    from pantau.pipeline.camera import CameraSpec, make_analyzer, zones_of
+    from pantau.pipeline.camera import CameraSpec, zones_of
     from pantau.pipeline.sinks import DbSink
     from pantau.verdicts.store import recompute_range
 
-    if start is not None and start.tzinfo is None:
-        fail("--start needs a time zone, e.g. 2026-11-30T07:00:00+08:00")
-    try:
-        sources = discover(path, start)
-    except BackfillError as exc:
-        fail(str(exc))
+    sources = find_footage(path, start)
     with open_rt(ctx) as rt:
         with rt.sessions() as session:
             cam = session.get(Camera, camera)
             if cam is None:
                 fail(f"no camera {camera} (see `pantau cameras list`)")
-            spec = CameraSpec(
-                id=cam.id,
-                name=cam.name,
-                url="",
-                zones=zones_of(cam.zones),
-            )
-        if make_analyzer(spec, rt.settings) is None:
-            fail("analytics are disabled in the configuration (analytics.enabled)")
+            spec = CameraSpec(id=cam.id, name=cam.name, url="", zones=zones_of(cam.zones))
         sink = DbSink(rt, worker_name="analyze")
-        groups = plan(sources, jobs or os.cpu_count() or 1)
-        total = sum(s.seconds or 0 for s in sources) or None
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task(f"{len(sources)} file(s), {len(groups)} job(s)", total=total)
-            try:
-                rows, _ = backfill(
-                    groups,
-                    spec,
-                    rt.settings,
-                    lambda r: sink.observations(camera, r),
-                    ResumeLog(rt.settings.data_dir / "analyze"),
-                    sample_fps=sample_fps,
-                    advance=lambda s: bar.advance(task, s),
-                )
-            except BackfillError as exc:
-                fail(str(exc))
+        rows = analyse_footage(
+            sources,
+            spec,
+            rt.settings,
+            lambda r: sink.observations(camera, r),
+            rt.settings.data_dir / "analyze",
+            sample_fps=sample_fps,
+            jobs=jobs,
+        )
         footage = [Footage(s.path, s.start, s.seconds) for s in sources]
         since, until = footage_span(footage)
         with transaction(rt.sessions) as session:

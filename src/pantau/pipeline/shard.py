@@ -26,7 +26,7 @@ from pantau.pipeline.camera import CameraSpec, CameraWorker, zones_of
 from pantau.pipeline.sinks import DbSink
 from pantau.registry.secrets import SecretError, with_credentials
 from pantau.runtime import Runtime, open_runtime
-from pantau.store.models import Camera
+from pantau.store.models import Agent, Camera
 from pantau.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,12 @@ POLL_SECONDS = 5.0
 
 
 def load_specs(rt: Runtime, index: int, count: int) -> dict[int, CameraSpec]:
+    """The cameras this shard records. Cameras of a site served by an agent (not revoked) are
+    left out: the agent records them at the site, and the hub usually cannot reach them."""
     specs: dict[int, CameraSpec] = {}
     with rt.sessions() as session:
-        for cam in session.scalars(select(Camera)):
+        agent_sites = select(Agent.site_id).where(Agent.revoked_at.is_(None))
+        for cam in session.scalars(select(Camera).where(Camera.site_id.not_in(agent_sites))):
             if cam.id % count != index:
                 continue
             password = None
