@@ -704,6 +704,16 @@ def check_verdict(w: World, role: str, target: str, call: Call, r: httpx.Respons
     assert r.json()["site_id"] == w.site[target] and r.json()["day"] == VERDICT_DAY
 
 
+def build_day_status(w: World, role: str, target: str) -> Call:
+    existing_verdict(w, target)
+    url = f"/api/verdicts/{w.site[target]}/{VERDICT_DAY}/status"
+    return Call("GET", url, ids=(str(w.site[target]),))
+
+
+def check_day_status(w: World, role: str, target: str, call: Call, r: httpx.Response) -> None:
+    assert r.json()["site_id"] == w.site[target] and r.json()["has_verdict"] is True
+
+
 def build_correction(w: World, role: str, target: str) -> Call:
     verdict = existing_verdict(w, target)
     url = f"/api/verdicts/{w.site[target]}/{VERDICT_DAY}"
@@ -971,6 +981,9 @@ MATRIX: dict[tuple[str, str], Spec] = {
     ("GET", "/api/verdicts"): Spec(everyone(200), build_verdict_list, check=check_verdict_list),
     ("GET", "/api/verdicts/{site_id}/{day}"): Spec(
         scoped(200), build_verdict_get, REGIONS, check=check_verdict
+    ),
+    ("GET", "/api/verdicts/{site_id}/{day}/status"): Spec(
+        scoped(200), build_day_status, REGIONS, check=check_day_status
     ),
     ("POST", "/api/verdicts/{site_id}/{day}/corrections"): Spec(
         admin_only(201),
