@@ -2,7 +2,8 @@
 // Leaflet draws the shipped kelurahan/kecamatan GeoJSON, so no tile server is needed; a
 // configured tile_url is added underneath. The overview is re-read when a camera changes state
 // or an incident arrives (throttled), on a restored live link, and every minute (the clock
-// alone moves an office from "belum buka" to "buka" or "tutup").
+// alone moves an office from "belum buka" to "buka" or "tutup"). A site whose edge agent is
+// offline with data waiting is "belum terhubung — data menunggu", never "kamera mati".
 
 import { h, clear, ensureCss } from "../dom.js";
 
@@ -126,6 +127,10 @@ export async function mount(root, ctx) {
           h("span", { class: "count", "data-count": state }, String(counts[state] ?? 0)),
         ),
       );
+      if (state === "not_connected") {
+        const pending = (view.data?.sites || []).filter((s) => s.reason_code === "data_pending").length;
+        if (pending) legend.append(h("p", { class: "peta-legend-sub", id: "peta-legend-pending", "data-subcount": "data_pending" }, h("span", { class: "dot state-not_connected pending" }), t("peta.legend_pending", { n: pending })));
+      }
     }
     legend.append(h("p", { class: "peta-total muted", id: "peta-total" }, t("peta.total", { n: view.data?.total ?? 0 })));
   }
@@ -139,7 +144,7 @@ export async function mount(root, ctx) {
       sites = view.data.sites.filter((s) => s.state === view.filter);
       title = t("peta.list_state", { state: t(`peta.state.${view.filter}`), n: sites.length });
     } else {
-      sites = view.data.sites.filter((s) => s.reason_code === "late" || s.state === "camera_offline" || s.open_incidents > 0);
+      sites = view.data.sites.filter((s) => s.reason_code === "late" || s.reason_code === "data_pending" || s.state === "camera_offline" || s.open_incidents > 0);
       title = t("peta.attention", { n: sites.length });
     }
     list.append(h("h2", {}, title));
@@ -156,7 +161,7 @@ export async function mount(root, ctx) {
             "li",
             {},
             h("button", { type: "button", class: "link", "data-site": s.id, onclick: () => focusSite(s.id) }, h("span", { class: `dot state-${s.state}` }), s.name),
-            h("small", { class: "muted" }, reasonText(s)),
+            h("small", { class: "muted" }, reasonText(s), s.note_code ? ` · ${noteText(s)}` : ""),
           ),
         ),
       ),
@@ -168,10 +173,35 @@ export async function mount(root, ctx) {
     return site.schedule_rule === "no_hours" ? t("peta.popup.no_hours") : site.schedule_reason;
   }
 
+  /** "14.05 WITA" today, "Sen, 23 Nov 16.00 WITA" on another day. */
+  function moment(iso) {
+    const day = { day: "numeric", month: "short", year: "numeric" };
+    if (fmt.dateLabel(iso, day) === fmt.dateLabel(fmt.today(), day)) return fmt.timeLabel(iso);
+    return `${fmt.dateLabel(iso, { weekday: "short", day: "numeric", month: "short" })} ${fmt.timeLabel(iso)}`;
+  }
+
   function reasonText(site) {
     const vars = { ...(site.reason_vars || {}) };
     if (site.reason_code.startsWith("day_off")) vars.name = dayOff(site);
+    if (site.reason_code === "data_pending") {
+      vars.since = vars.since_at ? moment(vars.since_at) : "—";
+      if (!vars.complete_until_at) return t("peta.reason.data_pending_none", vars);
+      vars.complete_until = moment(vars.complete_until_at);
+    }
     return t(`peta.reason.${site.reason_code}`, vars);
+  }
+
+  function noteText(site) {
+    if (!site.note_code) return null;
+    return t(`peta.note.${site.note_code}`, { items: fmt.number(site.note_vars?.items ?? 0) });
+  }
+
+  function agentRow(agent) {
+    const parts = [h("span", { class: `state state-agent-${agent.state}`, "data-agent-state": agent.state }, t(`peta.agent.${agent.state}`))];
+    if (agent.last_contact) parts.push(" ", t("peta.agent.last_contact", { time: moment(agent.last_contact) }));
+    parts.push(h("br"), agent.complete_until ? t("peta.agent.complete_until", { time: moment(agent.complete_until) }) : t("peta.agent.never_complete"));
+    if (agent.backlog_items) parts.push(h("br"), t("peta.agent.backlog", { n: fmt.number(agent.backlog_items), since: agent.backlog_oldest ? moment(agent.backlog_oldest) : "—" }));
+    return h("span", { class: "peta-agent", id: `peta-agent-${agent.id}` }, parts);
   }
 
   // ---- popup ----
@@ -205,7 +235,8 @@ export async function mount(root, ctx) {
       { class: "peta-popup", "data-site": site.id },
       h("h3", {}, site.name),
       h("p", { class: "muted" }, [site.kelurahan, site.kecamatan].filter(Boolean).join(" · "), site.position && site.position !== "site" ? h("em", {}, ` · ${t("peta.popup.approx")}`) : null),
-      h("p", {}, h("span", { class: `state state-${site.state}`, "data-state": site.state }, t(`peta.state.${site.state}`)), " ", reasonText(site)),
+      h("p", { class: "peta-reason" }, h("span", { class: `state state-${site.state}${site.reason_code === "data_pending" ? " pending" : ""}`, "data-state": site.state, "data-reason": site.reason_code }, t(`peta.state.${site.state}`)), " ", reasonText(site)),
+      site.note_code ? h("p", { class: `peta-note note-${site.note_code}`, "data-note": site.note_code }, noteText(site)) : null,
       h(
         "table",
         {},
@@ -214,6 +245,7 @@ export async function mount(root, ctx) {
         row(t("peta.popup.opened"), site.opened_at ? fmt.timeLabel(site.opened_at) : "—"),
         row(t("peta.popup.verdict"), verdict),
         row(t("peta.popup.last_seen"), lastSeen),
+        site.agent ? row(t("peta.popup.agent"), agentRow(site.agent)) : null,
         site.open_incidents ? row(t("peta.popup.incidents"), h("a", { href: `#/peringatan?site=${site.id}` }, String(site.open_incidents))) : null,
       ),
       cameras,
@@ -266,8 +298,8 @@ export async function mount(root, ctx) {
   function icon(site) {
     const people = site.people_now > 0 ? String(site.people_now) : "";
     return view.L.divIcon({
-      className: `peta-pin state-${site.state}${site.reason_code === "late" ? " late" : ""}`,
-      html: h("span", { "data-site": site.id, "data-state": site.state }, people),
+      className: `peta-pin state-${site.state}${site.reason_code === "late" ? " late" : ""}${site.reason_code === "data_pending" ? " pending" : ""}${site.note_code === "syncing" ? " syncing" : ""}`,
+      html: h("span", { "data-site": site.id, "data-state": site.state, "data-reason": site.reason_code }, people),
       iconSize: [20, 20],
       iconAnchor: [10, 10],
       popupAnchor: [0, -10],
@@ -289,7 +321,7 @@ export async function mount(root, ctx) {
       } else {
         const moved = marker.getLatLng();
         if (moved.lat !== site.lat || moved.lng !== site.lon) marker.setLatLng([site.lat, site.lon]);
-        if (marker.site.state !== site.state || marker.site.reason_code !== site.reason_code || marker.site.people_now !== site.people_now) marker.setIcon(icon(site));
+        if (marker.site.state !== site.state || marker.site.reason_code !== site.reason_code || marker.site.note_code !== site.note_code || marker.site.people_now !== site.people_now) marker.setIcon(icon(site));
       }
       marker.site = site;
       if (marker.isPopupOpen()) marker.setPopupContent(popup(site));
