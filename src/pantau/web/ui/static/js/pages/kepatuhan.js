@@ -1,12 +1,14 @@
 // Kepatuhan jam buka: today at a glance, a month as a heat map (offices x days), a day's
 // evidence with its observation timeline, rankings, report downloads and admins' corrections.
 // Sub-routes: #/kepatuhan (today), /bulan, /peringkat, /hari?site=ID&day=YYYY-MM-DD.
+// A day an edge site's agent has not yet sent (`pending_sync`) is "menunggu data lokasi",
+// hatched violet, not "tidak diketahui": it is recomputed when the data arrives.
 
 import { h, clear, append, ensureCss } from "../dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const VIEWS = ["hari-ini", "bulan", "peringkat"];
-const STATUSES = ["tepat_waktu", "terlambat", "terlambat_berat", "tidak_buka", "pulang_cepat", "tidak_diketahui", "dikoreksi", "libur", "none"];
+const STATUSES = ["tepat_waktu", "terlambat", "terlambat_berat", "tidak_buka", "pulang_cepat", "tidak_diketahui", "pending_sync", "dikoreksi", "libur", "none"];
 const REASONS = ["dinas_luar", "rapat_kantor_camat", "listrik_padam", "gangguan_jaringan", "bencana", "lainnya"];
 const TODAY_GROUPS = [
   ["open", ["tepat_waktu", "terlambat", "terlambat_berat"]],
@@ -234,7 +236,7 @@ export async function mount(root, ctx) {
             { "data-site": site.site_id, "data-state": site.state, class: "clickable", onclick: () => go("hari", { site: site.site_id, day: data.day }) },
             h("td", {}, site.name, site.simulated ? h("i", { class: "sim-dot-inline", title: t("shell.simulated") }) : null),
             h("td", {}, site.kecamatan_name || "—"),
-            h("td", {}, h("span", { class: `state state-${site.state}` }, statusLabel(site.state))),
+            h("td", {}, h("span", { class: `state state-${site.state}${site.why === "data_pending" ? " state-pending_sync" : ""}` }, site.why === "data_pending" ? statusLabel("pending_sync") : statusLabel(site.state))),
             h("td", {}, site.scheduled_open ? wita(site.scheduled_open) : "—"),
             h("td", {}, wita(site.opened)),
             h("td", { class: "muted" }, todayNote(site)),
@@ -261,7 +263,7 @@ export async function mount(root, ctx) {
     if (site.why === "opened" && site.late_minutes) return t("kepatuhan.today.late_by", { n: site.late_minutes });
     if (site.why === "overdue") return t("kepatuhan.today.overdue", { n: site.overdue_minutes });
     if (site.why === "holiday") return site.holiday || "";
-    if (["no_camera", "not_connected", "cameras_offline", "before_schedule"].includes(site.why)) return t(`kepatuhan.why.${site.why}`);
+    if (["no_camera", "not_connected", "data_pending", "cameras_offline", "before_schedule"].includes(site.why)) return t(`kepatuhan.why.${site.why}`);
     return site.reason || "";
   }
 
@@ -305,6 +307,7 @@ export async function mount(root, ctx) {
 
   function cellStatus(cell) {
     if (!cell) return "future";
+    if (cell.pending_sync && cell.working) return "pending_sync";
     if (cell.effective) return cell.effective;
     return cell.working ? "none" : "libur";
   }
@@ -313,7 +316,10 @@ export async function mount(root, ctx) {
     const parts = [`${site.name} — ${fmt.dateLabel(day)}`];
     if (!cell) return parts.join("\n");
     const st = cellStatus(cell);
-    parts.push(cell.effective === "dikoreksi" ? `${statusLabel("dikoreksi")} (${t(`kepatuhan.reason.${cell.correction}`)}); ${t("kepatuhan.computed")}: ${statusLabel(cell.status)}` : statusLabel(st));
+    if (st === "pending_sync") {
+      parts.push(`${statusLabel("pending_sync")} — ${t("kepatuhan.pending.hint")}`);
+      if (cell.status) parts.push(`${t("kepatuhan.pending.provisional")}: ${statusLabel(cell.effective || cell.status)}`);
+    } else parts.push(cell.effective === "dikoreksi" ? `${statusLabel("dikoreksi")} (${t(`kepatuhan.reason.${cell.correction}`)}); ${t("kepatuhan.computed")}: ${statusLabel(cell.status)}` : statusLabel(st));
     if (cell.scheduled) parts.push(t("kepatuhan.schedule_at", { time: wita(cell.scheduled) }));
     if (cell.opened) parts.push(t("kepatuhan.opened_at", { time: wita(cell.opened) }) + (cell.late_minutes ? ` (${t("kepatuhan.today.late_by", { n: cell.late_minutes })})` : ""));
     if (cell.holiday) parts.push(cell.holiday);
@@ -337,6 +343,7 @@ export async function mount(root, ctx) {
     const width = LEFT + data.days.length * CW + RIGHT;
     const height = TOP + rowsCount * CH + 4;
     const svg = s("svg", { class: "kp-heatmap", id: "kp-heatmap", width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": t("kepatuhan.month.aria", { month: data.month }) });
+    svg.append(s("defs", {}, s("pattern", { id: "kp-hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, s("rect", { width: 6, height: 6, class: "hatch-bg" }), s("rect", { width: 3, height: 6, class: "hatch-fg" }))));
     data.days.forEach((day, i) => {
       const d = new Date(`${day}T12:00:00Z`);
       const weekend = d.getUTCDay() === 0 || d.getUTCDay() === 6;
@@ -357,11 +364,12 @@ export async function mount(root, ctx) {
         site.cells.forEach((cell, i) => {
           const st = cellStatus(cell);
           if (cell) tally[st] = (tally[st] || 0) + 1;
-          if (cell && cell.working && cell.effective && cell.effective !== "tidak_diketahui") {
+          if (cell && cell.working && !cell.pending_sync && cell.effective && cell.effective !== "tidak_diketahui") {
             judged += 1;
             if (cell.effective === "tepat_waktu" || cell.effective === "dikoreksi") good += 1;
           }
           const day = data.days[i];
+          const open = cell && (cell.status || cell.pending_sync);
           const rect = s(
             "rect",
             {
@@ -372,9 +380,9 @@ export async function mount(root, ctx) {
               rx: 2,
               class: `cell hm-${st}${cell?.simulated ? " sim" : ""}`,
               dataset: { site: site.site_id, day, status: st },
-              tabindex: cell && cell.status ? 0 : null,
-              onclick: cell && cell.status ? () => go("hari", { site: site.site_id, day }) : null,
-              onkeydown: cell && cell.status ? (e) => e.key === "Enter" && go("hari", { site: site.site_id, day }) : null,
+              tabindex: open ? 0 : null,
+              onclick: open ? () => go("hari", { site: site.site_id, day }) : null,
+              onkeydown: open ? (e) => e.key === "Enter" && go("hari", { site: site.site_id, day }) : null,
             },
             s("title", {}, cellTitle(site, day, cell)),
           );
@@ -493,15 +501,40 @@ export async function mount(root, ctx) {
       return null;
     }
     let timeline = null;
+    let sync = null;
     async function load() {
       loading(holder);
       try {
+        sync = await api.get(`verdicts/${siteId}/${day}/status`);
+        if (!sync.has_verdict) {
+          renderNoVerdict(holder, sync);
+          return;
+        }
         const v = await api.get(`verdicts/${siteId}/${day}`);
         timeline = v.timeline;
         renderDay(holder, v);
       } catch (error) {
         failed(holder, error, load);
       }
+    }
+    function pendingBox(agent) {
+      const facts = [];
+      if (agent?.last_contact) facts.push(t("kepatuhan.pending.last_contact", { time: fmt.dateTimeLabel(agent.last_contact) }));
+      facts.push(agent?.complete_until ? t("kepatuhan.pending.complete_until", { time: fmt.dateTimeLabel(agent.complete_until) }) : t("kepatuhan.pending.never_complete"));
+      if (agent?.backlog_items) facts.push(t("kepatuhan.pending.backlog", { n: fmt.number(agent.backlog_items) }));
+      return h(
+        "div",
+        { class: "kp-pending", id: "kp-day-pending", role: "status" },
+        h("strong", {}, h("i", { class: "swatch hm-pending_sync" }), " ", statusLabel("pending_sync")),
+        h("p", {}, t("kepatuhan.pending.day_hint")),
+        h("p", { class: "muted" }, facts.join(" · ")),
+      );
+    }
+    function renderNoVerdict(el, st) {
+      append(clear(el), [
+        h("header", { class: "kp-day-head" }, h("h2", {}, st.site_name), h("span", { class: "muted" }, fmt.dateLabel(st.day))),
+        st.pending_sync ? pendingBox(st.agent) : h("p", { class: "muted", id: "kp-day-none" }, t("kepatuhan.day.no_verdict")),
+      ]);
     }
     function renderDay(el, v) {
       v.timeline = v.timeline || timeline;
@@ -526,6 +559,7 @@ export async function mount(root, ctx) {
           corrected ? h("span", { class: "state state-dikoreksi", id: "kp-day-effective" }, v.effective_label) : null,
           sim ? simMark() : null,
         ),
+        v.pending_sync ? pendingBox(v.agent || sync?.agent) : null,
         h("p", { class: "kp-reason", id: "kp-day-reason" }, v.reason),
         h("dl", { class: "kp-facts" }, facts.map(([k, val]) => [h("dt", {}, k), h("dd", {}, val)])),
         h("h3", {}, t("kepatuhan.day.timeline")),
