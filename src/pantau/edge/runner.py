@@ -4,7 +4,8 @@ the outbox, next to the sync loop that empties it.
 The cameras come from the cached site configuration, so a restart without a link keeps
 recording and analysing what the hub last sent; a new configuration is picked up within
 `RELOAD_SECONDS`. Cameras run as threads of one process (a site has a handful). Incidents
-are evaluated by the hub from the synced observations (the same stable ids). The site's own
+are found here too, with their picture (`edge.incidents`); the hub finds the same ones from the
+synced minutes under the same stable ids. The site's own
 recordings are kept under the `recording:` retention rules (`edge.retention`).
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from pantau.config.model import Settings
 from pantau.edge.config_cache import ConfigCache
+from pantau.edge.incidents import SiteIncidents
 from pantau.edge.outbox import Outbox
 from pantau.edge.retention import enforce_local
 from pantau.edge.sink import OutboxSink
@@ -47,7 +49,9 @@ class AgentRunner:
         self.cache = cache
         self.sync = sync
         self.stop = sync.stop
-        self.sink = OutboxSink(outbox, on_disk_full=self._retention)
+        self.sink = OutboxSink(
+            outbox, on_disk_full=self._retention, site_incidents=SiteIncidents(cache)
+        )
         self.workers: dict[int, CameraWorker] = {}
         self.refused: AgentRefused | None = None
         self._retaining = threading.Lock()

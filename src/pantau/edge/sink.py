@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pantau.edge import items as wire
+from pantau.edge.incidents import Finding, SiteIncidents
 from pantau.edge.outbox import Outbox
 from pantau.media.reader import SampledFrame
 from pantau.media.recorder import Recovery, SegmentInfo
@@ -27,10 +28,12 @@ class OutboxSink:
         outbox: Outbox,
         local: Sink | None = None,
         on_disk_full: Callable[[], object] | None = None,
+        site_incidents: SiteIncidents | None = None,
     ) -> None:
         self.outbox = outbox
         self.local = local
         self.on_disk_full = on_disk_full
+        self.site_incidents = site_incidents
 
     def segment(self, camera_id: int, info: SegmentInfo) -> None:
         if self.local is not None:
@@ -67,6 +70,11 @@ class OutboxSink:
                 for s in samples
             ]
         )
+        if self.site_incidents is not None:
+            found = self.site_incidents.health(
+                camera_id, [(s.minute, s.state.value) for s in samples]
+            )
+            self._found(found)
 
     def state(self, camera_id: int, tracker: HealthTracker, extra: dict[str, object]) -> None:
         if self.local is not None:
@@ -90,6 +98,8 @@ class OutboxSink:
     def frame(self, camera_id: int, frame: SampledFrame) -> None:
         if self.local is not None:
             self.local.frame(camera_id, frame)
+        if self.site_incidents is not None:
+            self.site_incidents.frame(camera_id, frame)
 
     def disk_full(self, camera_id: int, message: str) -> None:
         if self.local is not None:
@@ -108,6 +118,16 @@ class OutboxSink:
                 for r in rows
             ]
         )
+        if self.site_incidents is not None:
+            self._found(self.site_incidents.observations(camera_id, rows))
+
+    def _found(self, found: list[Finding]) -> None:
+        if not found:
+            return
+        self.incidents([f.row for f in found])
+        for f in found:
+            if f.jpeg is not None:
+                self.snapshot(f.row["id"], f.moment, f.jpeg)
 
     # ---- beyond the worker's Sink: the agent's incident evaluation --------------------------
 
