@@ -1,5 +1,7 @@
-// Kesehatan: is every camera up and recording, and which offices were installed but never
-// connected (the TIK evaluation). One request (GET /api/overview/health) fills the page; a
+// Kesehatan: is every camera up and recording, which offices were installed but never
+// connected, and how each edge site's agent kept in touch over the last 7 days (the TIK
+// evaluation: GET /api/agents/connectivity, for the city-wide roles). One request
+// (GET /api/overview/health) fills the rest of the page; a
 // camera's state changes in place from the live feed, and the figures are re-read on a
 // restored link and every five minutes (uptime moves slowly).
 
@@ -31,7 +33,8 @@ export function mount(root, ctx) {
   const { t, fmt, api } = ctx;
   ensureCss("kesehatan");
   cleanup = [];
-  const view = { data: null, query: "", state: "" };
+  const view = { data: null, agents: null, agentsError: null, query: "", state: "" };
+  const seesAgents = ctx.can("admin", "operator", "pimpinan");
 
   const pct = (v) => (v === null || v === undefined ? "—" : `${fmt.number(v, 1)} %`);
   const bytes = (n) => {
@@ -271,10 +274,101 @@ export function mount(root, ctx) {
     return section;
   }
 
+  /** "07.30 WITA" today, "28 Nov 2026 07.30 WITA" before. */
+  function when(iso) {
+    const day = { day: "numeric", month: "short", year: "numeric" };
+    return fmt.dateLabel(iso, day) === fmt.dateLabel(fmt.today(), day) ? fmt.timeLabel(iso) : fmt.dateTimeLabel(iso);
+  }
+
+  /** Hours connected per local day as bars (a full bar: 24 h), so a glance finds the bad days. */
+  function hoursStrip(agent) {
+    const bw = 14, gap = 3, top = 24;
+    const width = agent.days.length * (bw + gap);
+    return svg(
+      "svg",
+      { class: "hours-strip", width, height: top + 12, viewBox: `0 0 ${width} ${top + 12}`, role: "img", "aria-label": t("kesehatan.agents.hours_label", { name: agent.site || agent.name }), "data-agent": agent.id },
+      agent.days.map((d, i) => {
+        const x = i * (bw + gap);
+        const hgt = Math.max(d.minutes_connected ? 1 : 0, Math.round((top * Math.min(24, d.hours_connected)) / 24));
+        const grade = d.hours_connected >= 23 ? "ok" : d.hours_connected >= 12 ? "warn" : d.hours_connected > 0 ? "late" : "bad";
+        const tip = t("kesehatan.agents.hours_tip", { day: fmt.dateLabel(d.date, { weekday: "short", day: "numeric", month: "short" }), hours: fmt.number(d.hours_connected, 1), items: fmt.number(d.items) });
+        return svg(
+          "g",
+          { "data-day": d.date, "data-hours": d.hours_connected },
+          svg("rect", { x, y: 0, width: bw, height: top, rx: 2, class: "slot" }),
+          svg("rect", { x, y: top - hgt, width: bw, height: hgt, rx: 2, class: `hours h-${grade}` }),
+          svg("text", { x: x + bw / 2, y: top + 10, "text-anchor": "middle", class: "dow" }, fmt.dateLabel(d.date, { weekday: "narrow" })),
+          svg("title", {}, tip),
+        );
+      }),
+    );
+  }
+
+  function agentSection() {
+    if (!seesAgents) return null;
+    const section = h("section", { class: "kesehatan-section", id: "kesehatan-agents" }, h("h2", {}, t("kesehatan.agents.title")), h("p", { class: "muted" }, t("kesehatan.agents.hint")));
+    if (view.agentsError) {
+      section.append(h("div", { class: "error-box", role: "alert" }, t("kesehatan.agents.failed", { message: view.agentsError.message })));
+      return section;
+    }
+    if (!view.agents) return section;
+    const rows = view.agents.filter((a) => !view.query || `${a.name} ${a.site || ""}`.toLowerCase().includes(view.query));
+    if (!view.agents.length) {
+      section.append(h("p", { class: "muted", id: "kesehatan-agents-none" }, t("kesehatan.agents.none")));
+      return section;
+    }
+    const offset = (a) => {
+      if (a.clock_offset_seconds === null || a.clock_offset_seconds === undefined) return h("span", { class: "muted" }, "—");
+      const text = t("kesehatan.agents.seconds", { n: `${a.clock_offset_seconds >= 0 ? "+" : "−"}${fmt.number(Math.abs(a.clock_offset_seconds), 1)}` });
+      return a.clock_warning
+        ? h("span", { class: "state state-offline clock-warn", title: t("kesehatan.agents.clock_warn_hint"), "data-clock": "warn" }, `⚠ ${text}`)
+        : h("span", { "data-clock": "ok" }, text);
+    };
+    const backlog = (a) =>
+      a.backlog.items
+        ? [h("strong", {}, t("kesehatan.agents.items", { n: fmt.number(a.backlog.items) })), ` · ${bytes(a.backlog.bytes)}`, a.backlog.oldest ? h("div", { class: "muted" }, t("kesehatan.agents.oldest", { ago: fmt.ago(a.backlog.oldest) })) : null]
+        : h("span", { class: "muted" }, t("kesehatan.agents.no_backlog"));
+    section.append(
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "kesehatan-table", id: "kesehatan-agents-table" },
+          h(
+            "thead",
+            {},
+            h("tr", {}, [t("kesehatan.agents.col.site"), t("kesehatan.agents.col.state"), t("kesehatan.agents.col.last_contact"), t("kesehatan.agents.col.backlog"), t("kesehatan.agents.col.version"), t("kesehatan.agents.col.clock"), t("kesehatan.agents.col.throughput"), t("kesehatan.agents.col.hours")].map((c, i) => h("th", { class: i === 5 || i === 6 ? "num" : null }, c))),
+          ),
+          h(
+            "tbody",
+            {},
+            rows.map((a) => {
+              const total = a.days.reduce((sum, d) => sum + d.hours_connected, 0);
+              return h(
+                "tr",
+                { "data-agent": a.id, "data-site": a.site_id, "data-state": a.state },
+                h("td", {}, h("a", { href: `#/peta?site=${a.site_id}` }, a.site || `#${a.site_id}`), h("br"), h("small", { class: "muted" }, a.name)),
+                h("td", {}, h("span", { class: `state state-agent-${a.state}` }, t(`kesehatan.agents.state.${a.state}`))),
+                h("td", {}, a.last_contact_at ? [h("span", { class: "contact" }, when(a.last_contact_at)), h("div", { class: "muted" }, fmt.ago(a.last_contact_at))] : h("span", { class: "muted" }, t("kesehatan.never"))),
+                h("td", { class: "backlog" }, backlog(a)),
+                h("td", {}, a.version || "—"),
+                h("td", { class: "num" }, offset(a)),
+                h("td", { class: "num" }, a.throughput_kbps === null ? "—" : t("kesehatan.agents.kbps", { n: fmt.number(a.throughput_kbps, 1) })),
+                h("td", {}, hoursStrip(a), h("small", { class: "muted" }, t("kesehatan.agents.hours_total", { n: fmt.number(total, 1), days: a.days.length }))),
+              );
+            }),
+          ),
+        ),
+      ),
+    );
+    return section;
+  }
+
   function render() {
     const data = view.data;
     if (!data) return;
-    clear(body).append(summary(data), cameraTable(data), missingList(data), siteTable(data));
+    clear(body).append(summary(data), agentSection(), cameraTable(data), missingList(data), siteTable(data));
   }
 
   let inFlight = null;
@@ -290,7 +384,13 @@ export function mount(root, ctx) {
     status.classList.remove("error");
     if (!view.data) clear(body).append(h("p", { class: "muted", id: "kesehatan-loading" }, t("kesehatan.loading")));
     try {
-      view.data = await api.get("overview/health");
+      const [health, agents] = await Promise.all([
+        api.get("overview/health"),
+        seesAgents ? api.get("agents/connectivity").catch((error) => ({ error })) : null,
+      ]);
+      view.data = health;
+      view.agents = agents && !agents.error ? agents : null;
+      view.agentsError = agents?.error || null;
       status.textContent = t("kesehatan.updated", { time: fmt.timeSeconds(view.data.generated_at) });
       render();
     } catch (error) {
