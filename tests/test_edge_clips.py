@@ -172,6 +172,16 @@ def test_request_validation_and_roles(hub: tuple[TestClient, Runtime], site: dic
     _, plain = add_camera(rt, "kel-korumba", "gerbang")
     r = ask(client, h, plain, t0, t0 + timedelta(seconds=20))
     assert r.status_code == 422 and "not at a site served by an edge agent" in r.json()["message"]
+    # What the UI reads first: behind an agent or not, and what the site recorded.
+    span = {"from": wire.iso(t0 - timedelta(hours=1)), "to": wire.iso(t0 + timedelta(hours=1))}
+    r = client.get("/api/clips/availability", params={"camera_id": cam, **span}, headers=h)
+    got = r.json()
+    assert got["agent"]["state"] == "online" and got["may_request"] and got["max_minutes"] == 30
+    assert [(x["from"], x["to"]) for x in got["recorded"]] == [
+        (wire.iso(t0), wire.iso(t0 + timedelta(seconds=60)))
+    ]
+    r = client.get("/api/clips/availability", params={"camera_id": plain, **span}, headers=h)
+    assert r.json()["agent"] is None and r.json()["recorded"] == []
     # No footage indexed in that range.
     r = ask(client, h, cam, t0 - timedelta(hours=2), t0 - timedelta(hours=1, minutes=50))
     assert r.status_code == 422 and "no recording" in r.json()["message"]

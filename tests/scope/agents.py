@@ -20,6 +20,11 @@ AGENT_KEY_ROUTES = {
     ("POST", "/api/agent/hello"),
     ("GET", "/api/agent/config"),
     ("POST", "/api/agent/batch"),
+    # clip uploads (tests/scope/clips.py, tests/test_edge_clips.py)
+    ("POST", "/api/agent/clips/{clip_id}/begin"),
+    ("PUT", "/api/agent/clips/{clip_id}/data"),
+    ("POST", "/api/agent/clips/{clip_id}/finish"),
+    ("POST", "/api/agent/clips/{clip_id}/cannot"),
 }
 
 

@@ -81,6 +81,26 @@ def covered_seconds(session: Session, camera_id: int, start: datetime, end: date
     return sum((min(e, end) - max(s, start)).total_seconds() for s, e in rows)
 
 
+def recorded_ranges(
+    session: Session, camera_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The site's recording in [start, end) as merged ranges (segments touching or 2 s apart
+    join), from the index the agent sent."""
+    rows = session.execute(
+        select(EdgeSegment.start, EdgeSegment.end)
+        .where(EdgeSegment.camera_id == camera_id, EdgeSegment.start < end, EdgeSegment.end > start)
+        .order_by(EdgeSegment.start)
+    )
+    out: list[tuple[datetime, datetime]] = []
+    for s, e in rows:
+        s, e = max(s, start), min(e, end)
+        if out and s - out[-1][1] <= timedelta(seconds=2):
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
 def request_clip(
     session: Session,
     settings: Settings,

@@ -13,7 +13,7 @@ they `cannot` (the footage is gone at the site).
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,16 +27,18 @@ from pantau.accounts import audit
 from pantau.accounts.scope import Scope
 from pantau.hub import agents as hub_agents
 from pantau.hub import clips as hub
+from pantau.hub.connectivity import agent_summary
 from pantau.recordings import exports as export_store
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.models import Agent, Camera, ClipRequest, Role, Site
+from pantau.store.types import utcnow
 from pantau.web.deps import DB, Caller, bearer_token, client_ip, runtime
 from pantau.web.errors import ApiError, Forbidden, Invalid, NotFound
 from pantau.web.errors import body as error_body
 from pantau.web.routes.agents import AgentCaller, _agent_of
 from pantau.web.routes.cameras import visible_camera
-from pantau.web.routes.recordings import _aware
+from pantau.web.routes.recordings import FromQuery, ToQuery, _aware, _range
 from pantau.web.schemas import In
 
 router = APIRouter(tags=["clips (edge)"])
@@ -187,6 +189,38 @@ def list_clips(
         q = q.where(ClipRequest.state == state)
     rows = session.scalars(q.order_by(ClipRequest.id.desc()).limit(limit))
     return [_out(session, request, c) for c in rows]
+
+
+@router.get("/api/clips/availability")
+def availability(
+    request: Request,
+    scope: Caller,
+    session: DB,
+    camera_id: Annotated[int, Query()],
+    start: FromQuery = None,
+    to: ToQuery = None,
+) -> dict[str, Any]:
+    """Whether the camera's footage is at an agent's site, that agent's link, and what the
+    site has recorded in the range (default: the last 24 hours), from its segment index."""
+    rt = runtime(request)
+    camera = visible_camera(session, scope, camera_id, "clip.availability")
+    lo, hi = _range(rt.settings, start, to, timedelta(days=2))
+    agent = hub.site_agent(session, camera.site_id)
+    link = None
+    if agent is not None:
+        summary = agent_summary(agent, rt.settings, utcnow())
+        link = {k: summary[k] for k in ("id", "name", "state", "state_label", "last_contact_at")}
+    return {
+        "camera_id": camera.id,
+        "from": lo,
+        "to": hi,
+        "agent": link,
+        "max_minutes": rt.settings.edge.clip_max_minutes,
+        "may_request": scope.role in REQUESTERS,
+        "recorded": [
+            {"from": a, "to": b} for a, b in hub.recorded_ranges(session, camera.id, lo, hi)
+        ],
+    }
 
 
 @router.get("/api/clips/{clip_id}", response_model=ClipOut)
