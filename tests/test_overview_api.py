@@ -451,7 +451,11 @@ def test_an_agent_site_offline_with_data_pending_then_in_touch(
     assert others and all(s["agent"] is None and s["note_code"] is None for s in others)
     row = site_row(client, h, site)
     assert (row["state"], row["reason_code"]) == ("not_connected", "data_pending")
-    assert row["cameras"] == {"offline": 1}  # stale, yet not "kamera mati"
+    assert row["cameras"] == {"unknown": 1}  # stale, not "kamera mati"
+    assert row["camera_list"][0]["reason"] == "agen lokasi terputus; keadaan kamera belum diketahui"
+    health = client.get("/api/overview/health", headers=h).json()
+    [cam_row] = [c for c in health["cameras"] if c["camera_id"] == cam]
+    assert (cam_row["state"], cam_row["reason_code"]) == ("unknown", "agent_offline")
     got = row["agent"]
     assert got["id"] == agent_id and got["state"] == "offline_pending"
     assert datetime.fromisoformat(got["last_contact"]) == heard

@@ -300,6 +300,22 @@ def _cameras(session: Session, site_ids: list[int]) -> list[tuple[Camera, Camera
     return [(cam, st) for cam, st in rows.all()]
 
 
+UNKNOWN_BEHIND_AGENT = {
+    "state": "unknown",
+    "reason": "agen lokasi terputus; keadaan kamera belum diketahui",
+    "reason_code": "agent_offline",
+}
+
+
+def seen_through(live: dict[str, Any], agent: SiteAgent | None) -> dict[str, Any]:
+    """A camera behind an agent that is out of touch: its last reported state has only gone
+    stale, so it is "unknown", not "offline" (kamera mati) — the camera may be recording."""
+    behind = agent is not None and agent.state == "offline_pending"
+    if behind and live["state"] not in (*SEEING, "disabled"):
+        return UNKNOWN_BEHIND_AGENT
+    return live
+
+
 def _local(settings: Settings) -> ZoneInfo:
     return ZoneInfo(settings.city.timezone)
 
@@ -426,9 +442,11 @@ def build_overview(session: Session, settings: Settings, scope: Scope) -> Overvi
     sites = visible_sites(session, scope)
     ids = [s.id for s in sites]
     kec_names, kel_names = _names(session)
+    agents = site_agents(session, settings, ids, now)
     by_site: dict[int, list[tuple[Camera, CameraState | None, dict[str, Any]]]] = {}
     for cam, st in _cameras(session, ids):
-        by_site.setdefault(cam.site_id, []).append((cam, st, live_state(cam, st, now)))
+        live = seen_through(live_state(cam, st, now), agents.get(cam.site_id))
+        by_site.setdefault(cam.site_id, []).append((cam, st, live))
     cam_ids = [c.id for rows in by_site.values() for c, _, _ in rows]
     people = _latest_people(session, cam_ids, now)
     incidents = _open_incidents(session, ids)
@@ -442,7 +460,6 @@ def build_overview(session: Session, settings: Settings, scope: Scope) -> Overvi
             else []
         )
     }
-    agents = site_agents(session, settings, ids, now)
     label = settings.city.timezone_label
     moment = lambda dt: label_moment(dt, tz, label, today)  # noqa: E731
     schedules: dict[int | None, DaySchedule] = {}  # one per calendar: most sites share the city's
@@ -828,10 +845,11 @@ def build_health(session: Session, settings: Settings, scope: Scope) -> HealthOv
         now,
     )
     site_of = {s.id: s for s in sites}
+    agents = site_agents(session, settings, list(site_of), now)
     camera_rows: list[CameraHealthRow] = []
     counts: dict[str, int] = {}
     for cam, st in cams:
-        live = live_state(cam, st, now)
+        live = seen_through(live_state(cam, st, now), agents.get(cam.site_id))
         counts[live["state"]] = counts.get(live["state"], 0) + 1
         installed = min(
             [cam.created_at] + [x for x in (up.first.get(cam.id), rec.first.get(cam.id)) if x]

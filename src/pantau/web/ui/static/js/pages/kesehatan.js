@@ -9,7 +9,7 @@ import { h, clear, ensureCss } from "../dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const RELOAD_MS = 5 * 60 * 1000;
-const CAMERA_STATES = ["online", "degraded", "connecting", "offline", "disabled"];
+const CAMERA_STATES = ["online", "degraded", "connecting", "unknown", "offline", "disabled"]; // unknown: behind an agent out of touch
 
 let cleanup = [];
 
@@ -282,7 +282,7 @@ export function mount(root, ctx) {
 
   /** Hours connected per local day as bars (a full bar: 24 h), so a glance finds the bad days. */
   function hoursStrip(agent) {
-    const bw = 14, gap = 3, top = 24;
+    const bw = 18, gap = 3, top = 30;
     const width = agent.days.length * (bw + gap);
     return svg(
       "svg",
