@@ -1,6 +1,13 @@
 // Putar ulang: one camera's day on a timeline (recording and gaps, incidents, people and lights
 // per minute), scrubbing by click or drag, playback with hls.js over the signed HLS playlist,
 // and clip export (MP4 + manifest, SHA-256). The URL keeps ?camera=ID&t=ISO for sharing.
+//
+// A camera at an edge agent's site has its recordings at the site, not here: the page draws
+// what the site has recorded (its segment index) and asks the site for a clip of the selected
+// range (POST /api/clips). The request's progress is polled every few seconds while one is
+// open — one small GET per open page, only while something moves; the SSE broadcaster is for
+// events every browser needs, not for one operator's upload counter — and a ready clip plays
+// in the same video element and can be downloaded.
 
 import { h, clear, ensureCss } from "../dom.js";
 
@@ -15,6 +22,8 @@ const TICKS = [MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 
 const LANES = { ruler: [0, 22], rec: [26, 16], inc: [46, 16], people: [66, 34], lights: [104, 12], clip: [120, 20] };
 const HEIGHT = 144;
 const KIND_COLOURS = { intrusion: "#f0524f", tamper: "#ff8a3d", camera_offline: "#8b9aa8" };
+const CLIP_POLL = 3000;
+const OPEN_CLIP = new Set(["pending", "uploading"]);
 
 let page = null;
 let hlsLoading = null;
@@ -93,6 +102,10 @@ export async function mount(root, ctx) {
     unsubs: [],
     timers: [],
     exportTimer: null,
+    edge: null, // availability of the camera's footage at an agent's site, or null
+    clips: [],
+    clipTimer: null,
+    clipPlaying: null,
   };
   page = st;
 
@@ -124,6 +137,25 @@ export async function mount(root, ctx) {
       canExport ? exportButton : null),
     exportOut,
   );
+  const clipFrom = h("input", { type: "time", step: 1, id: "putar-clip-from", "aria-label": t("putar.edge.from") });
+  const clipTo = h("input", { type: "time", step: 1, id: "putar-clip-to", "aria-label": t("putar.edge.to") });
+  const clipButton = h("button", { type: "button", class: "primary", id: "putar-clip-request", onclick: () => requestClip() }, t("putar.edge.request"));
+  const clipInfo = h("p", { class: "muted", id: "putar-edge-info" });
+  const clipList = h("div", { class: "putar-clip-list", id: "putar-clips" });
+  const edgePanel = h(
+    "section",
+    { class: "card putar-edge-panel", id: "putar-edge", hidden: true },
+    h("h2", {}, t("putar.edge.title")),
+    clipInfo,
+    h("div", { class: "toolbar", id: "putar-edge-form" },
+      h("label", {}, `${t("putar.edge.from")} `, clipFrom),
+      h("label", {}, `${t("putar.edge.to")} `, clipTo),
+      h("button", { type: "button", onclick: () => mark("a") }, t("putar.export.mark_start")),
+      h("button", { type: "button", onclick: () => mark("b") }, t("putar.export.mark_end")),
+      h("span", { class: "spacer" }),
+      clipButton),
+    clipList,
+  );
   const body = h("div", { class: "putar-body" });
   root.append(
     h("h1", {}, t("putar.title")),
@@ -148,6 +180,7 @@ export async function mount(root, ctx) {
       zoomButtons),
     h("div", { class: "putar-timeline-box" }, timeline),
     legend,
+    edgePanel,
     exportPanel,
   );
 
@@ -204,6 +237,11 @@ export async function mount(root, ctx) {
       const s = span(a, b);
       if (s) kids.push(svg("rect", { x: s[0], y: LANES.rec[0], width: s[1], height: LANES.rec[1], class: "rec" }, svg("title", {}, `${fmt.timeSeconds(a)} – ${fmt.timeSeconds(b)}`)));
     }
+    for (const r of st.edge?.recorded || []) {
+      const [a, b] = [Date.parse(r.from), Date.parse(r.to)];
+      const s = span(a, b);
+      if (s) kids.push(svg("rect", { x: s[0], y: LANES.rec[0] + 3, width: s[1], height: LANES.rec[1] - 6, class: "rec-edge", fill: "#5b8def", "fill-opacity": 0.55 }, svg("title", {}, `${t("putar.edge.recorded_at_site")} ${fmt.timeSeconds(a)} – ${fmt.timeSeconds(b)}`)));
+    }
     lane("inc", t("putar.lane.incidents"), ...LANES.inc);
     for (const inc of st.incidents) {
       const a = Date.parse(inc.start);
@@ -245,7 +283,7 @@ export async function mount(root, ctx) {
       const s = span(a, Math.max(b, a + 1000));
       if (s) kids.push(svg("rect", { x: s[0], y: LANES.clip[0], width: s[1], height: LANES.clip[1], class: "selection", id: "putar-selection" }));
     } else {
-      kids.push(svg("text", { x: LABEL_W + 8, y: LANES.clip[0] + 14, class: "hint" }, canExport ? t("putar.lane.clip_hint") : ""));
+      kids.push(svg("text", { x: LABEL_W + 8, y: LANES.clip[0] + 14, class: "hint" }, canExport ? t(st.edge ? "putar.edge.lane_hint" : "putar.lane.clip_hint") : ""));
     }
     if (st.cursor !== null && st.cursor >= st.view.from && st.cursor <= st.view.to) {
       const x = xOf(st.cursor);
@@ -256,11 +294,12 @@ export async function mount(root, ctx) {
     legend.replaceChildren(
       h("span", { class: "key rec" }), t("putar.legend.recording"),
       h("span", { class: "key gap" }), t("putar.legend.gap"),
+      ...(st.edge ? [h("span", { class: "key", style: "background:#5b8def;opacity:.55" }), t("putar.edge.recorded_at_site")] : []),
       h("span", { class: "key people" }), t("putar.legend.people", { peak: Math.max(0, ...m.people_max) }),
       h("span", { class: "key lights-on" }), t("putar.legend.lights_on"),
       h("span", { class: "key lights-off" }), t("putar.legend.lights_off"),
       h("span", { class: "muted" }, t("putar.legend.coverage", { pct: fmt.number(coverage(), 1) })),
-      simulatedUntil(m),
+      simulatedUntil(m) || "",
     );
     zoomButtons.querySelectorAll("button").forEach((b) => b.classList.toggle("active", ZOOMS[Number(b.dataset.zoom)] === st.view.to - st.view.from));
   }
@@ -363,6 +402,11 @@ export async function mount(root, ctx) {
   }
 
   function destroyPlayer() {
+    if (st.clipPlaying) {
+      st.clipPlaying = null;
+      video.removeAttribute("src");
+      video.load();
+    }
     if (st.hls) st.hls.destroy();
     st.hls = null;
     st.win = null;
@@ -453,7 +497,7 @@ export async function mount(root, ctx) {
   video.addEventListener("pause", () => { playButton.textContent = `▶ ${t("putar.play")}`; });
   video.addEventListener("timeupdate", () => {
     if (st.drag === "scrub") return;
-    const ms = wallClock(video.currentTime);
+    const ms = st.clipPlaying ? Date.parse(st.clipPlaying.clip_start || st.clipPlaying.from) + video.currentTime * 1000 : wallClock(video.currentTime);
     if (ms === null) return;
     st.cursor = ms;
     showClock(ms);
@@ -461,6 +505,7 @@ export async function mount(root, ctx) {
     draw();
   });
   video.addEventListener("ended", () => {
+    if (st.clipPlaying) return;
     // The hour window is over: go on with the next recorded moment, if the day has one.
     if (st.win && st.win.to < st.until) {
       const next = recordingFrom(st.win.to);
@@ -468,7 +513,7 @@ export async function mount(root, ctx) {
     }
   });
   video.addEventListener("waiting", () => setStatus(t("putar.buffering")));
-  video.addEventListener("playing", () => setStatus(""));
+  video.addEventListener("playing", () => setStatus(st.clipPlaying?.label || ""));
 
   // --- clip export ------------------------------------------------------------------------------
   function mark(which) {
@@ -487,6 +532,7 @@ export async function mount(root, ctx) {
 
   function showSelection() {
     const sel = selection();
+    if (sel) [clipFrom.value, clipTo.value] = sel.map((ms) => wallTime(ms));
     if (!sel) {
       selText.textContent = t("putar.export.none");
       exportButton.disabled = true;
@@ -538,6 +584,119 @@ export async function mount(root, ctx) {
     }
   }
 
+  // --- clips from the site (edge agent) ------------------------------------------------------
+  /** "HH:MM:SS" in the city's zone, for the time inputs. */
+  function wallTime(ms) {
+    return new Date(ms + zoneOffset(zone, ms)).toISOString().slice(11, 19);
+  }
+
+  function fromWallTime(value) {
+    const [hh, mm, ss] = value.split(":").map(Number);
+    return st.dayStart + ((hh * 60 + mm) * 60 + (ss || 0)) * 1000;
+  }
+
+  function clipState(c) {
+    const pct = c.percent === null ? "" : fmt.number(c.percent, 0);
+    if (c.state === "pending") {
+      return c.agent_last_contact ? t("putar.edge.state.pending_seen", { time: fmt.timeLabel(c.agent_last_contact) }) : t("putar.edge.state.pending");
+    }
+    if (c.state === "uploading") {
+      const eta = c.eta_seconds === null ? "" : ` · ${t("putar.edge.eta", { m: Math.max(1, Math.ceil(c.eta_seconds / 60)) })}`;
+      return `${t("putar.edge.state.uploading", { pct })}${eta}`;
+    }
+    if (c.state === "failed") return t("putar.edge.state.failed", { why: c.error || "" });
+    return t(`putar.edge.state.${c.state}`);
+  }
+
+  function showClips() {
+    const mayAsk = Boolean(st.edge?.may_request);
+    const rows = st.clips.map((c) => {
+      const open = OPEN_CLIP.has(c.state);
+      const bar = c.state === "uploading"
+        ? h("div", { class: "progress", role: "progressbar", "aria-valuenow": c.percent ?? 0, "aria-valuemin": 0, "aria-valuemax": 100 }, h("span", { style: `width:${c.percent ?? 0}%` }))
+        : null;
+      return h("div", { class: `putar-clip clip-${c.state}`, "data-clip": c.id, "data-state": c.state },
+        h("strong", {}, `${fmt.timeSeconds(c.from)} – ${fmt.timeSeconds(c.to)}`),
+        " ",
+        h("span", { class: "clip-state" }, clipState(c)),
+        bar,
+        c.state === "ready"
+          ? h("span", { class: "toolbar" },
+            h("button", { type: "button", class: "primary clip-play", onclick: () => playClip(c) }, `▶ ${t("putar.edge.play")}`),
+            h("a", { class: "button clip-download", href: `${c.file}?download=true`, download: "" }, `↓ ${t("putar.export.download_clip")}`),
+            h("code", { class: "clip-sha", title: "SHA-256" }, c.sha256.slice(0, 16) + "…"))
+          : null,
+        open && mayAsk ? h("button", { type: "button", class: "clip-cancel", onclick: () => cancelClip(c) }, t("putar.edge.cancel")) : null);
+    });
+    clipList.replaceChildren(...(rows.length ? rows : [h("p", { class: "muted" }, t("putar.edge.none"))]));
+  }
+
+  function showEdge() {
+    const edge = st.edge;
+    edgePanel.hidden = !edge;
+    exportPanel.hidden = Boolean(edge);
+    if (!edge) return;
+    const a = edge.agent;
+    clipInfo.textContent = t("putar.edge.info", {
+      agent: a.name,
+      state: a.state_label,
+      time: a.last_contact_at ? fmt.timeLabel(a.last_contact_at) : "—",
+      max: fmt.number(edge.max_minutes, 0),
+    });
+    clipButton.hidden = !edge.may_request;
+    showClips();
+  }
+
+  async function loadClips() {
+    const camId = st.camId;
+    const clips = await api.get("clips", { camera_id: camId, limit: 20 });
+    if (!st.alive || camId !== st.camId) return;
+    st.clips = clips;
+    showClips();
+    clearTimeout(st.clipTimer);
+    if (clips.some((c) => OPEN_CLIP.has(c.state))) st.clipTimer = setTimeout(() => loadClips().catch((e) => console.warn("clips", e)), CLIP_POLL);
+  }
+
+  async function requestClip() {
+    if (!clipFrom.value || !clipTo.value) {
+      ctx.toast(t("putar.edge.pick_range"), "error");
+      return;
+    }
+    const [a, b] = [fromWallTime(clipFrom.value), fromWallTime(clipTo.value)];
+    clipButton.disabled = true;
+    try {
+      await api.post("clips", { camera_id: st.camId, from: iso(a), to: iso(b) });
+      ctx.toast(t("putar.edge.requested"), "ok");
+      await loadClips();
+    } catch (error) {
+      ctx.toast(`${t("putar.edge.request_failed")} ${error.message}`, "error");
+    } finally {
+      clipButton.disabled = false;
+    }
+  }
+
+  async function cancelClip(c) {
+    try {
+      await api.post(`clips/${c.id}/cancel`);
+      await loadClips();
+    } catch (error) {
+      ctx.toast(error.message, "error");
+    }
+  }
+
+  function playClip(c) {
+    destroyPlayer();
+    const label = t("putar.edge.playing", { from: fmt.timeSeconds(c.clip_start || c.from), to: fmt.timeSeconds(c.clip_end || c.to) });
+    st.clipPlaying = { ...c, label };
+    video.src = c.file;
+    st.cursor = Date.parse(c.clip_start || c.from);
+    showClock(st.cursor);
+    follow();
+    draw();
+    setStatus(label);
+    video.play().catch((error) => setStatus(error.message, "error"));
+  }
+
   // --- data ----------------------------------------------------------------------------------
   async function loadDay(keepCursor) {
     const now = Date.now();
@@ -551,16 +710,20 @@ export async function mount(root, ctx) {
       return false;
     }
     if (!body.contains(main)) clear(body).append(h("p", { class: "muted", id: "putar-loading" }, t("putar.loading")));
-    const [data, incidents] = await Promise.all([
+    const [data, incidents, edge] = await Promise.all([
       api.get(`cameras/${st.camId}/timeline`, { from: iso(st.dayStart), to: iso(st.until) }),
       api.get("incidents", { camera_id: st.camId, since: iso(st.dayStart - 6 * HOUR), limit: 1000 }),
+      api.get("clips/availability", { camera_id: st.camId, from: iso(st.dayStart), to: iso(st.until) }),
     ]);
     if (!st.alive) return false;
     st.data = data;
+    st.edge = edge.agent ? edge : null;
     st.incidents = incidents.filter((i) => Date.parse(i.start) < st.dayEnd && (i.end === null || Date.parse(i.end) >= st.dayStart));
     if (!keepCursor) st.cursor = null;
     if (!body.contains(main)) clear(body).append(main);
-    if (!data.recording.length) setStatus(t("putar.no_recording_day", { day: fmt.dateLabel(st.day) }), "warn");
+    showEdge();
+    if (st.edge && !data.recording.length) setStatus(t("putar.edge.at_site"));
+    else if (!data.recording.length) setStatus(t("putar.no_recording_day", { day: fmt.dateLabel(st.day) }), "warn");
     else if (!st.win) setStatus(t("putar.pick_hint"));
     draw();
     return true;
@@ -578,8 +741,11 @@ export async function mount(root, ctx) {
     dayInput.value = st.day;
     st.view = null;
     history.replaceState(null, "", `#/putar?camera=${camId}${at ? `&t=${encodeURIComponent(iso(at))}` : `&day=${st.day}`}`);
+    st.clips = [];
+    clearTimeout(st.clipTimer);
     try {
       if (!(await loadDay(false))) return;
+      if (st.edge) await loadClips();
       if (at !== null) {
         st.cursor = at;
         zoom(HOUR);
@@ -633,6 +799,7 @@ export async function mount(root, ctx) {
   st.destroy = () => {
     destroyPlayer();
     clearInterval(st.exportTimer);
+    clearTimeout(st.clipTimer);
   };
   const wanted = Number(ctx.params.camera);
   const camId = st.cameras.some((c) => c.id === wanted) ? wanted : st.cameras[0].id;
