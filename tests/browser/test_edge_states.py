@@ -229,6 +229,7 @@ def test_offline_with_data_pending_then_complete(
     _cell(page, sid, cut).click()
     expect(page.locator("#kp-day-pending")).to_contain_text("Menunggu data lokasi")
     expect(page.locator("#kp-day-pending")).to_contain_text("Ini bukan kamera mati")
+    expect(page.locator("#kp-timeline-waiting")).to_have_count(1)  # after 12.00: not here yet
     screenshot(page, "edge-kepatuhan-hari-menunggu")
 
     # ---- a sync: in touch now, complete up to now, nothing left, the days recomputed ----
@@ -292,6 +293,7 @@ def test_offline_with_data_pending_then_complete(
     _cell(page, sid, cut).click()
     expect(page.locator("#kp-day-status")).to_have_text("Tepat waktu")
     expect(page.locator("#kp-day-pending")).to_have_count(0)
+    expect(page.locator("#kp-timeline-waiting")).to_have_count(0)
 
     page = s.go("kesehatan")
     row = page.locator(f"#kesehatan-agents-table tr[data-agent='{edge_site['agent']}']")

@@ -666,7 +666,7 @@ export async function mount(root, ctx) {
     const runs = (values, test, cls, y, hgt, label) => {
       let from = null;
       for (let i = lo; i <= hi; i++) {
-        const on = i < hi && test(values[i]);
+        const on = i < hi && test(values[i], i);
         if (on && from === null) from = i;
         if (!on && from !== null) {
           svg.append(s("rect", { x: x(from), y, width: Math.max(1, x(i) - x(from)), height: hgt, class: cls }, s("title", {}, `${label} ${minutesToHhmm(from)}–${minutesToHhmm(i)}`)));
@@ -674,10 +674,21 @@ export async function mount(root, ctx) {
         }
       }
     };
+    // Minutes after the agent's "complete up to": not unseen, only not here yet.
+    const waitFrom = v.pending_sync && v.agent ? (v.agent.complete_until ? minuteOf(v.agent.complete_until) : lo) : null;
+    const waiting = waitFrom !== null && waitFrom < hi;
+    if (waiting) {
+      const from = Math.max(lo, waitFrom);
+      svg.append(
+        s("defs", {}, s("pattern", { id: "kp-hatch-tl", width: 8, height: 8, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, s("rect", { width: 8, height: 8, class: "hatch-bg" }), s("rect", { width: 3, height: 8, class: "hatch-fg" }))),
+        s("rect", { x: x(from), y: TOP, width: x(hi) - x(from), height: tl.cameras.length * ROW - 8, class: "waiting", id: "kp-timeline-waiting" }, s("title", {}, `${statusLabel("pending_sync")} ${minutesToHhmm(from)}–${minutesToHhmm(hi)}`)),
+      );
+    }
     tl.cameras.forEach((cam, r) => {
       const y0 = TOP + r * ROW;
       svg.append(s("text", { x: 4, y: y0 + ROW / 2, class: "cam-label" }, cam.name.length > 16 ? `${cam.name.slice(0, 15)}…` : cam.name));
-      runs(cam.coverage_seconds, (c) => c === null || c < 30, "unseen", y0, ROW - 8, t("kepatuhan.tl.unseen"));
+      const unseen = waiting ? (c, i) => (c === null || c < 30) && i < waitFrom : (c) => c === null || c < 30;
+      runs(cam.coverage_seconds, unseen, "unseen", y0, ROW - 8, t("kepatuhan.tl.unseen"));
       runs(cam.lights_on, (l) => l === true, "lights", y0 + ROW - 12, 4, t("kepatuhan.tl.lights"));
       runs(cam.tamper, (tp) => tp === true, "tamper", y0, 4, t("kepatuhan.tl.tamper"));
       const peak = Math.max(3, ...cam.people.slice(lo, hi).map((p) => p || 0));
@@ -714,6 +725,7 @@ export async function mount(root, ctx) {
         h("span", { class: "kp-legend-item" }, h("i", { class: "swatch lights-swatch" }), t("kepatuhan.tl.lights")),
         h("span", { class: "kp-legend-item" }, h("i", { class: "swatch unseen-swatch" }), t("kepatuhan.tl.unseen")),
         h("span", { class: "kp-legend-item" }, h("i", { class: "swatch tamper-swatch" }), t("kepatuhan.tl.tamper")),
+        waiting ? h("span", { class: "kp-legend-item" }, h("i", { class: "swatch hm-pending_sync" }), statusLabel("pending_sync")) : null,
       ),
     );
   }
