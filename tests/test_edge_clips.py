@@ -1,7 +1,7 @@
 """Clips from edge sites: the operator API and the agent upload protocol in process on both
 databases, the agent's uploader against the real app (real segments, real MP4, a restart
 that resumes), and the real thing: `pantau serve` and `pantau agent sync` in its own network
-namespace, the link cut twice during the upload."""
+namespace, the link cut twice during the upload and then the agent killed and restarted."""
 
 from __future__ import annotations
 
@@ -506,6 +506,12 @@ def test_clip_request_completes_across_two_link_cuts(
         wait_for("the segment index at the hub, then a clip request", request, 60, 0.5)
         assert clip_id is not None
         states = []
+
+        def upload_share() -> float:
+            st = clip_state(hub.url, op, clip_id)
+            states.append((st["state"], st["bytes_received"]))
+            return st["percent"] or 0.0
+
         link = [*in_ns, "ip", "link", "set", netns["ns_if"]]
         cuts = 0
         seen = 0
@@ -525,6 +531,15 @@ def test_clip_request_completes_across_two_link_cuts(
             time.sleep(6)  # longer than the agent's request timeout
             sh(*link, "up")
             cuts += 1
+        # And the agent itself dies mid-upload: the new process resumes the same file.
+        wait_for("75% of the clip at the hub", lambda: upload_share() >= 75, 120, 0.2)
+        agent.kill()
+        agent.wait(10)
+        agent = subprocess.Popen(
+            [*in_ns, PANTAU, "-c", str(agent_cfg), "agent", "sync"],
+            stdout=log.open("a"),
+            stderr=subprocess.STDOUT,
+        )
         wait_for(
             "the clip ready",
             lambda: clip_state(hub.url, op, clip_id)["state"] in ("ready", "failed"),
@@ -537,7 +552,8 @@ def test_clip_request_completes_across_two_link_cuts(
         text = log.read_text()
         assert final["state"] == "ready", (final, text[-3000:])
         assert cuts == 2 and "hub unreachable" in text
-        assert text.count("built:") == 1, "the clip must be built once"
+        assert text.count("built:") == 1, "the clip must be built once, across the restart"
+        assert "resuming at byte" in text
         # Progress never went backwards: the upload resumed, it did not start over.
         received = [b for _, b in states]
         assert received == sorted(received) and final["restarts"] == 0
@@ -555,7 +571,7 @@ def test_clip_request_completes_across_two_link_cuts(
         engine.dispose()
         print(
             f"clip {len(r.content)} bytes, {frames} frames, {seconds:.1f} s of video; "
-            f"uploaded in {took:.1f} s with {cuts} cuts at a 256 kbit/s cap"
+            f"uploaded in {took:.1f} s with {cuts} cuts and an agent restart at a 256 kbit/s cap"
         )
     finally:
         if agent is not None and agent.poll() is None:
