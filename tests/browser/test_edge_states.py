@@ -127,6 +127,15 @@ def _pin(page: Page, site_id: int) -> Any:
     return page.locator(f".peta-pin span[data-site='{site_id}']")
 
 
+def _reopen(page: Page, pin: Any) -> None:
+    """Open the popup again once the map has settled, so that it pans the popup into view."""
+    page.locator(".peta-popup").wait_for()
+    page.wait_for_timeout(500)
+    pin.click()  # a marker's click toggles its popup: closed, then opened again
+    expect(page.locator(".peta-popup")).to_have_count(0)
+    pin.click()
+
+
 def _cell(page: Page, site_id: int, day: date) -> Any:
     return page.locator(f"#kp-heatmap rect.cell[data-site='{site_id}'][data-day='{day}']")
 
@@ -145,8 +154,9 @@ def test_offline_with_data_pending_then_complete(
     s: Session = open_ui("operator")
 
     # ---- the map: data pending, not "kamera mati" ----
-    page = s.go("peta")
+    page = s.go(f"peta?site={sid}")  # centred on the office, its popup open
     pin = _pin(page, sid)
+    _reopen(page, pin)
     expect(pin).to_have_attribute("data-state", "not_connected")
     expect(pin).to_have_attribute("data-reason", "data_pending")
     expect(page.locator(f".peta-pin.pending:has(span[data-site='{sid}'])")).to_have_count(1)
@@ -159,7 +169,6 @@ def test_offline_with_data_pending_then_complete(
     )
     assert counts["camera_offline"] == 0  # its camera's stale "online" is not "kamera mati"
     expect(page.locator("#peta-legend-pending")).to_contain_text("1 offline, data menunggu")
-    pin.click()
     popup = page.locator(f".peta-popup[data-site='{sid}']")
     expect(popup.locator("[data-reason='data_pending']")).to_have_text("Belum terhubung")
     expect(popup).to_contain_text("Lokasi offline sejak")
@@ -268,11 +277,11 @@ def test_offline_with_data_pending_then_complete(
         state.updated_at = now + timedelta(minutes=10)  # the agent keeps reporting it
         recompute_range(db, rt.settings, cut, max(cut, yesterday), [sid])
 
-    page = s.go("peta")
+    page = s.go(f"peta?site={sid}")  # centred on the office, its popup open
     pin = _pin(page, sid)
+    _reopen(page, pin)
     expect(pin).not_to_have_attribute("data-reason", "data_pending")
     expect(page.locator("#peta-legend-pending")).to_have_count(0)
-    pin.click()
     popup = page.locator(f".peta-popup[data-site='{sid}']")
     expect(popup.locator("[data-agent-state]")).to_have_text("Terhubung")
     expect(popup).not_to_contain_text("Lokasi offline")
