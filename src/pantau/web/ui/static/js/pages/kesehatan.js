@@ -289,7 +289,7 @@ export function mount(root, ctx) {
       { class: "hours-strip", width, height: top + 12, viewBox: `0 0 ${width} ${top + 12}`, role: "img", "aria-label": t("kesehatan.agents.hours_label", { name: agent.site || agent.name }), "data-agent": agent.id },
       agent.days.map((d, i) => {
         const x = i * (bw + gap);
-        const hgt = Math.max(d.minutes_connected ? 1 : 0, Math.round((top * Math.min(24, d.hours_connected)) / 24));
+        const hgt = d.minutes_connected ? Math.max(1, Math.round((top * Math.min(24, d.hours_connected)) / 24)) : 2; // 0 h: a red floor
         const grade = d.hours_connected >= 23 ? "ok" : d.hours_connected >= 12 ? "warn" : d.hours_connected > 0 ? "late" : "bad";
         const tip = t("kesehatan.agents.hours_tip", { day: fmt.dateLabel(d.date, { weekday: "short", day: "numeric", month: "short" }), hours: fmt.number(d.hours_connected, 1), items: fmt.number(d.items) });
         return svg(
