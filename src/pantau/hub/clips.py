@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
@@ -38,14 +37,14 @@ OPEN = (PENDING, UPLOADING)
 MAX_CHUNK = 1024 * 1024
 MAX_RESTARTS = 2  # a third checksum mismatch fails the clip instead of sending it again
 
-_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+_locks: dict[int, threading.Lock] = {}
 
 
 def lock_for(clip_id: int) -> threading.Lock:
     """Held around a whole upload step, commit included: two requests for one clip (a retry
     while the first is still being handled) must not both append at the same offset. The row
     lock (FOR UPDATE) does the same across hub processes on PostgreSQL."""
-    return _locks[clip_id]
+    return _locks.setdefault(clip_id, threading.Lock())  # atomic: one lock per clip
 
 
 class ClipRefused(Exception):
@@ -382,9 +381,3 @@ def cannot(
     part_file(settings, clip.id).unlink(missing_ok=True)
     session.flush()
     return clip
-
-
-def counts(session: Session) -> dict[str, int]:
-    return dict(
-        session.execute(select(ClipRequest.state, func.count()).group_by(ClipRequest.state)).all()
-    )
