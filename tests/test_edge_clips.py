@@ -10,6 +10,7 @@ import hashlib
 import json
 import random
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,13 +29,14 @@ from pantau.accounts.users import create_user
 from pantau.config.model import Settings
 from pantau.edge import items as wire
 from pantau.edge.clips import ClipUploader, local_parts
+from pantau.edge.config_cache import ConfigCache
 from pantau.edge.identity import Identity
 from pantau.edge.outbox import Outbox
 from pantau.edge.sink import OutboxSink
-from pantau.edge.sync import HubClient, SyncSettings, SyncStats, TokenBucket
+from pantau.edge.sync import HubClient, SyncLoop, SyncSettings, SyncStats, TokenBucket
 from pantau.runtime import Runtime, open_runtime
 from pantau.store.db import transaction
-from pantau.store.models import AuditEntry, ClipRequest, Role
+from pantau.store.models import AuditEntry, ClipRequest, Incident, Role
 from pantau.store.types import utcnow
 from pantau.web.app import create_app
 from tests.conftest import PASSWORD
@@ -403,6 +405,57 @@ def test_agent_builds_once_and_resumes_after_a_restart(
     got = client.get(f"/api/clips/{gone.json()['id']}", headers=site["h"]).json()
     assert got["state"] == "failed" and "no recording of camera" in got["error"]
     client.headers.pop("Authorization")
+
+
+def test_the_outbox_goes_first_during_a_clip_upload(
+    hub: tuple[TestClient, Runtime], site: dict, tmp_path: Path, media_dir: Path
+) -> None:
+    """An incident raised while a clip is on its way reaches the hub before the clip ends."""
+    client, rt = hub
+    key, cam, t0 = site["key"], site["camera"], site["t0"]
+    root = tmp_path / "site" / "recordings"
+    recorded_site(root, cam, t0, media_dir, 60)
+    clip_id = ask(client, site["h"], cam, t0, t0 + timedelta(seconds=50)).json()["id"]
+    folder = tmp_path / "site" / "agent"
+    outbox = Outbox(folder / "outbox.db")
+    identity = Identity(hub_url="http://testserver", agent_id=0, site_id=0, name="a", key=key)
+    settings = SyncSettings(bandwidth_kbps=2000, recordings_dir=root)
+    loop = SyncLoop(identity, outbox, ConfigCache(folder), settings)
+    loop.client.http.close()
+    loop.client.http = client
+    client.headers.update(key_headers(key))
+
+    def clip_row() -> ClipRequest:
+        with rt.sessions() as s:
+            row = s.get(ClipRequest, clip_id)
+            assert row is not None
+            return row
+
+    raised: dict[str, Any] = {}
+
+    def raise_incident() -> None:
+        wait_for("two chunks at the hub", lambda: clip_row().bytes_received >= 2 * 65536, 60, 0.02)
+        raised["received"] = clip_row().bytes_received
+        start = t0 + timedelta(seconds=30)
+        OutboxSink(outbox).incidents(
+            [{"id": "inc-during-clip", "camera_id": cam, "kind": "intrusion", "start": start,
+              "end": None, "detail": {"people_max": 1}}]
+        )  # fmt: skip
+
+    thread = threading.Thread(target=raise_incident)
+    thread.start()
+    try:
+        loop.round()
+    finally:
+        thread.join(30)
+        client.headers.pop("Authorization")
+        outbox.close()
+    row = clip_row()
+    assert row.state == "ready" and raised["received"] < row.bytes_expected
+    with rt.sessions() as s:
+        incident = s.get(Incident, "inc-during-clip")
+        assert incident is not None
+    assert incident.created_at < row.finished_at, "the incident waited for the whole clip"
 
 
 # ---- real processes, the agent in its own network namespace ---------------------------------
