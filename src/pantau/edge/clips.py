@@ -24,9 +24,9 @@ from typing import Any
 
 from pantau.edge import items as wire
 from pantau.edge.identity import write_private
+from pantau.edge.retention import local_segments
 from pantau.edge.sync import HubClient
 from pantau.media.export import ClipPart, ExportError, export_clip
-from pantau.media.recorder import parse_segment_start
 
 log = logging.getLogger(__name__)
 
@@ -34,25 +34,14 @@ CHUNK = 64 * 1024
 
 
 def local_parts(root: Path, camera_id: int, start: datetime, end: datetime) -> list[ClipPart]:
-    """The camera's finished segments that may hold [start, end). A file's end is taken as the
-    next file's start: the folder has no index, and a part wrongly kept is only read, while a
-    part wrongly dropped would lose footage."""
-    folder = root / str(camera_id)
-    files: list[tuple[datetime, Path]] = []
-    day = (start - timedelta(days=1)).date()
-    while day <= end.date():
-        for path in (folder / day.isoformat()).glob("*.ts"):
-            at = parse_segment_start(path)
-            if at is not None:
-                files.append((at, path))
-        day += timedelta(days=1)
-    files.sort()
-    parts = []
-    for i, (at, path) in enumerate(files):
-        until = files[i + 1][0] if i + 1 < len(files) else max(end, at + timedelta(seconds=1))
-        if at < end and until > start:
-            parts.append(ClipPart(path, at, until))
-    return parts
+    """The camera's finished segments that overlap [start, end), from the files themselves
+    (the site keeps no index: its segment rows leave through the outbox)."""
+    days = ((start - timedelta(days=1)).date(), end.date())
+    return [
+        ClipPart(seg.file, seg.start, seg.end)
+        for seg in local_segments(root, camera_id, days)
+        if seg.start < end and seg.end > start
+    ]
 
 
 @dataclass

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pantau.config.model import RecordingConfig
@@ -35,8 +35,11 @@ class LocalSegment:
     file: Path
 
 
-def local_segments(root: Path, camera_id: int | None = None) -> list[LocalSegment]:
-    """Finished segments under `root`, oldest first (per camera, if given).
+def local_segments(
+    root: Path, camera_id: int | None = None, days: tuple[date, date] | None = None
+) -> list[LocalSegment]:
+    """Finished segments under `root`, oldest first (of one camera, and UTC day folders within
+    `days`, if given: a clip needs minutes, not a month of files).
 
     A segment ends when its file was last written, but never after the next segment starts.
     """
@@ -45,11 +48,13 @@ def local_segments(root: Path, camera_id: int | None = None) -> list[LocalSegmen
     for cam_dir in cams:
         if not cam_dir.is_dir() or not cam_dir.name.isdigit():
             continue
-        named = sorted(
-            (start, f)
-            for f in cam_dir.glob("*/*.ts")
-            if (start := parse_segment_start(f)) is not None
-        )
+        if days is None:
+            files = list(cam_dir.glob("*/*.ts"))
+        else:
+            count = (days[1] - days[0]).days + 1
+            folders = (cam_dir / (days[0] + timedelta(days=i)).isoformat() for i in range(count))
+            files = [f for folder in folders for f in folder.glob("*.ts")]
+        named = sorted((start, f) for f in files if (start := parse_segment_start(f)) is not None)
         for i, (start, f) in enumerate(named):
             try:
                 st = f.stat()
