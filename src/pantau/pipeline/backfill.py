@@ -124,6 +124,26 @@ class Piece:
     end: datetime | None = None
 
 
+def mark_rows(log: ResumeLog, camera_id: int, pieces: list[Piece], rows: list[dict]) -> None:
+    """Record rows as done under the piece each minute belongs to. A group's aggregator hands
+    a file's last minute over only when the next file's first frame arrives; marked under the
+    next file, it would set that file's resume point before its own start, and a resumed run
+    would analyse the whole file again."""
+
+    def starts(piece: Piece) -> datetime:
+        return (piece.begin or piece.source.start).replace(second=0, microsecond=0)
+
+    newest: dict[int, datetime] = {}
+    for row in rows:
+        owner = 0
+        for k, piece in enumerate(pieces):
+            if starts(piece) <= row["minute"]:
+                owner = k
+        newest[owner] = max(newest.get(owner, row["minute"]), row["minute"])
+    for k, minute in newest.items():
+        log.mark(camera_id, pieces[k].source.path, minute, pieces[k].begin)
+
+
 def plan(sources: list[Source], jobs: int) -> list[list[Piece]]:
     """Split the footage into `jobs` contiguous runs that can be analysed side by side.
 

@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from pantau.config.model import Settings
-from pantau.pipeline.backfill import BackfillError, Piece, ResumeLog, analyze_piece, finish_group
+from pantau.pipeline.backfill import (
+    BackfillError,
+    Piece,
+    ResumeLog,
+    analyze_piece,
+    finish_group,
+    mark_rows,
+)
 from pantau.pipeline.camera import CameraSpec, make_analyzer
 from pantau.pipeline.observe import MinuteAggregator
 
@@ -78,12 +85,11 @@ def run_backfill(
 
     def handle(event: tuple) -> None:
         nonlocal rows_written, passes
-        kind, key, index, payload = event
+        kind, key, _index, payload = event
         if kind == "rows":
             write(payload)
             rows_written += len(payload)
-            piece = groups[key][index]
-            log.mark(spec.id, piece.source.path, payload[-1]["minute"], piece.begin)
+            mark_rows(log, spec.id, groups[key], payload)
         elif kind == "advance" and advance:
             advance(payload)
         elif kind == "passes":
@@ -144,24 +150,21 @@ def backfill(
     minutes = MinuteAggregator(spec.id, source="backfill")
     pieces = groups[0] if groups else []
 
-    def writer(piece: Piece) -> Callable[[list[dict]], None]:
-        def write_and_mark(rows: list[dict]) -> None:
-            write(rows)
-            log.mark(spec.id, piece.source.path, rows[-1]["minute"], piece.begin)
-
-        return write_and_mark
+    def write_and_mark(rows: list[dict]) -> None:
+        write(rows)
+        mark_rows(log, spec.id, pieces, rows)
 
     for piece in pieces:
         total += analyze_piece(
             piece,
             spec.id,
             analyzer,
-            writer(piece),
+            write_and_mark,
             log.done_until(spec.id, piece.source.path, piece.begin),
             sample_fps=sample_fps,
             advance=advance,
             minutes=minutes,
         )
     if pieces:
-        total += finish_group(minutes, writer(pieces[-1]))
+        total += finish_group(minutes, write_and_mark)
     return total, analyzer.detector_runs
