@@ -224,8 +224,8 @@ def test_a_week_offline_then_the_link_returns(
         assert tried.returncode != 0 and "hub unreachable" in tried.stderr, (
             f"the agent reached the hub through a link that is down: {tried.stderr}"
         )
-        for r in recorders:
-            assert r.wait(600) == 0, (tmp_path / "record-0.log").read_text()[-2000:]
+        for part, r in enumerate(recorders):
+            assert r.wait(600) == 0, (tmp_path / f"record-{part}.log").read_text()[-2000:]
         mark("week recorded")
         unknown = agent("analyze", str(rec), "--camera", str(camera_id + 100))
         assert unknown.returncode != 0 and "not a camera of site" in unknown.stderr, unknown.stderr
