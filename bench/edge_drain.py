@@ -39,7 +39,7 @@ from pantau.runtime import open_runtime
 
 with warnings.catch_warnings():  # the test modules import starlette's TestClient
     warnings.simplefilter("ignore")
-    from tests.test_edge_sync import PANTAU, Hub, add_cameras, free_port, hub_counts, write_yaml
+    from tests.support.edge import PANTAU, Hub, add_cameras, free_port, hub_counts, write_yaml
 
 START = datetime(2026, 11, 16, 16, 0, tzinfo=UTC)  # 00.00 WITA, Tuesday 17 November
 

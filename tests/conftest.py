@@ -22,6 +22,7 @@ from pantau.runtime import Runtime, open_runtime
 from pantau.store.db import transaction
 from pantau.store.models import Role
 from pantau.web.app import create_app
+from tests.support.edge import netns  # noqa: F401  (the fixture of the edge tests)
 from tests.support.media import make_clip, to_annexb
 from tests.support.rtsp import RtspServer
 

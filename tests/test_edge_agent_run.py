@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from pantau.config.model import Settings
 from pantau.runtime import open_runtime
 from pantau.store.models import CameraState, EdgeSegment, HealthSample, Observation
-from tests.test_edge_sync import PANTAU, Hub, add_cameras, free_port, wait_for, write_yaml
+from tests.support.edge import PANTAU, Hub, add_cameras, free_port, wait_for, write_yaml
 
 
 def count(db_url: str, model: Any, camera_id: int) -> int:

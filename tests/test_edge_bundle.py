@@ -22,8 +22,8 @@ from pantau.edge.outbox import Outbox
 from pantau.edge.sink import OutboxSink
 from pantau.runtime import Runtime
 from pantau.store.models import AuditEntry, VerdictRow
+from tests.support.edge import PANTAU
 from tests.test_edge_api import add_camera, admin_headers, dump_facts, enrol_agent, hub  # noqa: F401
-from tests.test_edge_sync import PANTAU
 
 TZ = ZoneInfo("Asia/Makassar")
 

@@ -40,10 +40,9 @@ from pantau.store.models import AuditEntry, ClipRequest, Incident, Role
 from pantau.store.types import utcnow
 from pantau.web.app import create_app
 from tests.conftest import PASSWORD
+from tests.support.edge import PANTAU, Hub, add_cameras, free_port, sh, wait_for, write_yaml
 from tests.support.media import make_clip, run
 from tests.test_edge_api import add_camera, admin_headers, enrol_agent
-from tests.test_edge_netns import netns, sh  # noqa: F401  (the fixture)
-from tests.test_edge_sync import PANTAU, Hub, add_cameras, free_port, wait_for, write_yaml
 
 SEG = 10  # seconds per recorded segment
 
@@ -468,7 +467,7 @@ def clip_state(hub_url: str, token: str, clip_id: int) -> dict[str, Any]:
 
 
 def test_clip_request_completes_across_two_link_cuts(
-    netns: dict[str, str],  # noqa: F811
+    netns: dict[str, str],
     tmp_path: Path,
     media_dir: Path,
 ) -> None:

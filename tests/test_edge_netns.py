@@ -10,11 +10,8 @@ from __future__ import annotations
 import random
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
@@ -22,46 +19,17 @@ from pantau.config.model import Settings
 from pantau.edge.outbox import Outbox
 from pantau.runtime import open_runtime
 from pantau.store.models import Agent, AgentContact, HealthSample, Incident, Observation
-from tests.test_edge_sync import (
+from tests.support.edge import (
     PANTAU,
     Hub,
     add_cameras,
     agents_incidents,
     fill,
     free_port,
+    sh,
     wait_for,
     write_yaml,
 )
-
-
-def sh(*args: str) -> None:
-    subprocess.run(args, check=True, capture_output=True, timeout=30)
-
-
-@pytest.fixture
-def netns() -> Iterator[dict[str, str]]:
-    tag = uuid.uuid4().hex[:6]
-    ns, host_if, ns_if = f"pantau-{tag}", f"vph{tag}", f"vpa{tag}"
-    net = random.randint(16, 250)
-    host_ip, ns_ip = f"10.231.{net}.1", f"10.231.{net}.2"
-    sh("ip", "netns", "add", ns)
-    try:
-        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
-        sh("ip", "link", "set", ns_if, "netns", ns)
-        sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
-        sh("ip", "link", "set", host_if, "up")
-        sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{ns_ip}/30", "dev", ns_if)
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", ns_if, "up")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
-        tbf = ("tbf", "rate", "256kbit", "burst", "8kb", "latency", "300ms")
-        sh("tc", "qdisc", "add", "dev", host_if, "root", *tbf)  # hub -> site
-        sh(
-            "ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", ns_if, "root", *tbf
-        )  # site -> hub
-        yield {"ns": ns, "ns_if": ns_if, "host_ip": host_ip}
-    finally:
-        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def test_link_cuts_on_a_shaped_link(netns: dict[str, str], tmp_path: Path) -> None:

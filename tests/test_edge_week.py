@@ -40,8 +40,13 @@ from pantau.runtime import open_runtime
 from pantau.store.db import transaction
 from pantau.store.models import Camera, CameraState, HealthSample, Incident, Observation, Site
 from pantau.verdicts import VerdictConfig
-from tests.test_edge_netns import netns  # noqa: F401  (the fixture)
-from tests.test_edge_sync import PANTAU, Hub, free_port, wait_for, write_yaml
+from tests.support.edge import (
+    PANTAU,
+    Hub,
+    free_port,
+    wait_for,
+    write_yaml,
+)
 
 SITE = "kel-anaiwoi"  # profile "sometimes_closed": on time, a little late, or not open at all
 ZONE = ZoneInfo("Asia/Makassar")
@@ -88,7 +93,7 @@ def _expected(truth_files: list[Path]) -> dict[date, str]:
 
 @pytest.mark.timeout(900)
 def test_a_week_offline_then_the_link_returns(
-    netns: dict[str, str],  # noqa: F811
+    netns: dict[str, str],
     tmp_path: Path,
 ) -> None:
     begun = time.monotonic()

@@ -1,0 +1,234 @@
+"""Real-process helpers of the edge tests (and `bench/edge_*.py`): a `pantau serve` hub,
+cameras in its database, a morning of facts in an agent's outbox, and the agent's own network
+namespace joined to the host by a shaped veth pair (`netns`, a fixture: needs root)."""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import yaml
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from pantau.edge.outbox import Outbox
+from pantau.edge.sink import OutboxSink
+from pantau.incidents.rules import incident_id
+from pantau.pipeline.health import MinuteSample, State
+from pantau.store.models import Camera, HealthSample, Incident, Observation, Site
+
+PANTAU = str(Path(sys.executable).parent / "pantau")
+START = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # 06.00 WITA, Tuesday 24 November
+MINUTES = 720
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(
+    what: str, check: Callable[[], bool], timeout: float = 60.0, step: float = 0.1
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Hub:
+    config: Path
+    url: str
+    db_url: str
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [PANTAU, "-c", str(self.config), "serve"],
+            stdout=self.log.open("a"),
+            stderr=subprocess.STDOUT,
+        )
+
+        def up() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for("the hub to answer", up, timeout=60)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [PANTAU, "-c", str(self.config), *args], capture_output=True, text=True, timeout=60
+        )
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def add_cameras(db_url: str, n: int) -> tuple[int, list[int]]:
+    engine = create_engine(db_url)
+    with Session(engine) as s, s.begin():
+        site = s.scalar(select(Site).where(Site.slug == "kel-mandonga"))
+        assert site is not None
+        cams = [
+            Camera(
+                site=site,
+                name=f"kamera {i}",
+                purpose="keamanan kantor",
+                main_stream=f"rtsp://10.7.0.{i}/s",
+            )
+            for i in range(n)
+        ]
+        s.add_all(cams)
+        s.flush()
+        out = site.id, [c.id for c in cams]
+    engine.dispose()
+    return out
+
+
+def fill(outbox: Outbox, cameras: list[int]) -> dict:
+    """One morning of two cameras through the agent's sink; returns what the hub must hold."""
+    rng = random.Random(8)
+    sink = OutboxSink(outbox)
+    expect: dict = {"obs": {}, "health": set(), "incidents": set(), "snapshots": set()}
+    for cam in cameras:
+        rows = []
+        for i in range(MINUTES):
+            minute = START + timedelta(minutes=i)
+            people = rng.randint(0, 4)
+            rows.append(
+                {
+                    "camera_id": cam,
+                    "minute": minute,
+                    "people_max": people,
+                    "people_mean": people / 2,
+                    "zones": {"meja": {"max": people, "mean": 0.5}},
+                    "motion_pct": rng.random() * 5,
+                    "light_level": 100 + rng.random(),
+                    "lights_on": True,
+                    "ir_mode": False,
+                    "tamper": {},
+                    "coverage_seconds": 60.0,
+                    "samples": 12,
+                    "detector_runs": 2,
+                    "source": "live",
+                }
+            )
+            expect["obs"][(cam, minute)] = people
+        for start in range(0, MINUTES, 60):
+            sink.observations(cam, rows[start : start + 60])
+        sink.health(
+            cam,
+            [
+                MinuteSample(START + timedelta(minutes=i), State.ONLINE, 60.0, 10.0, 850.0, 0, None)
+                for i in range(MINUTES)
+            ],
+        )
+        expect["health"] |= {(cam, START + timedelta(minutes=i)) for i in range(MINUTES)}
+        for k in range(2):
+            inc_id = f"e{cam}-{k}"
+            at = START + timedelta(minutes=30 + 200 * k)
+            sink.incidents(
+                [
+                    {
+                        "id": inc_id,
+                        "camera_id": cam,
+                        "kind": "intrusion",
+                        "start": at,
+                        "end": at + timedelta(minutes=4),
+                        "detail": {"people_max": 1},
+                    }
+                ]
+            )
+            expect["incidents"].add(inc_id)
+        noise = np.random.default_rng(cam).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+        jpeg = cv2.imencode(".jpg", noise)[1].tobytes()
+        sink.snapshot(f"e{cam}-0", START, jpeg)
+        expect["snapshots"].add(f"e{cam}-0")
+    return expect
+
+
+def agents_incidents(stored: list[Incident], sent: set[str]) -> list[Incident]:
+    """The incidents the agent sent. The others must be the hub's own evaluation of the synced
+    minutes (intrusions before opening hours), under the rules' stable ids."""
+    own = [i for i in stored if i.id not in sent]
+    assert all(i.id == incident_id(i.camera_id, i.kind, i.start) for i in own), [
+        (i.id, i.kind) for i in own
+    ]
+    return [i for i in stored if i.id in sent]
+
+
+def hub_counts(db_url: str) -> tuple[int, int, int]:
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as s:
+            return (
+                s.scalar(select(func.count()).select_from(Observation)) or 0,
+                s.scalar(select(func.count()).select_from(HealthSample)) or 0,
+                s.scalar(select(func.count()).select_from(Incident)) or 0,
+            )
+    finally:
+        engine.dispose()
+
+
+def start_agent(config: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [PANTAU, "-c", str(config), "agent", "sync"], stdout=log.open("a"), stderr=subprocess.STDOUT
+    )
+
+
+def sh(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def netns() -> Iterator[dict[str, str]]:
+    tag = uuid.uuid4().hex[:6]
+    ns, host_if, ns_if = f"pantau-{tag}", f"vph{tag}", f"vpa{tag}"
+    net = random.randint(16, 250)
+    host_ip, ns_ip = f"10.231.{net}.1", f"10.231.{net}.2"
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+        sh("ip", "link", "set", ns_if, "netns", ns)
+        sh("ip", "addr", "add", f"{host_ip}/30", "dev", host_if)
+        sh("ip", "link", "set", host_if, "up")
+        sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{ns_ip}/30", "dev", ns_if)
+        sh("ip", "netns", "exec", ns, "ip", "link", "set", ns_if, "up")
+        sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        tbf = ("tbf", "rate", "256kbit", "burst", "8kb", "latency", "300ms")
+        sh("tc", "qdisc", "add", "dev", host_if, "root", *tbf)  # hub -> site
+        sh(
+            "ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", ns_if, "root", *tbf
+        )  # site -> hub
+        yield {"ns": ns, "ns_if": ns_if, "host_ip": host_ip}
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
