@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 from pantau.cli import app, common
 from pantau.config.model import Settings
 from pantau.demo import history, setup
-from pantau.demo.live import FEED_WORKER, DemoShards, SimProcess
+from pantau.demo.live import FEED_WORKER, SimProcess
 from pantau.demo.run import DemoOptions, run
+from pantau.pipeline.shard import ShardManager
 from pantau.runtime import Runtime, open_runtime
 from pantau.store.db import transaction
 from pantau.store.models import (
@@ -217,7 +218,7 @@ def test_live_cameras_through_real_workers(tmp_path: Path) -> None:
             setup.point_live_cameras(s, plan, port)
             assert s.get(Camera, live_cam).main_stream == setup.stream_url(live[0].slug, port)
         sim.go()
-        shards = DemoShards(settings, plan.demo_camera_ids - {live_cam}, 1).start()
+        shards = ShardManager(settings, 1, frozenset(plan.demo_camera_ids - {live_cam})).start()
 
         def live_rows() -> bool:
             with rt.sessions() as s:

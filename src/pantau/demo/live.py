@@ -34,8 +34,6 @@ from pantau.config.model import Settings
 from pantau.demo import history
 from pantau.demo.minutes import REASON_SITE
 from pantau.demo.setup import Entry, build_sites
-from pantau.pipeline import shard
-from pantau.pipeline.camera import CameraSpec
 from pantau.runtime import Runtime, open_runtime
 from pantau.store.db import transaction
 from pantau.store.models import CameraState
@@ -52,38 +50,6 @@ SIZE = (640, 360)
 
 
 # ---- the camera workers ------------------------------------------------------------------
-
-
-def run_demo_shard(
-    settings_json: str, index: int, count: int, stop: MpEvent, skip: list[int]
-) -> None:
-    """`run_shard` with the demo's simulated-only cameras taken out of its camera list."""
-    left_out = set(skip)
-    load = shard.load_specs
-
-    def load_specs(rt: Runtime, i: int, n: int) -> dict[int, CameraSpec]:
-        return {cid: spec for cid, spec in load(rt, i, n).items() if cid not in left_out}
-
-    shard.load_specs = load_specs
-    shard.run_shard(settings_json, index, count, stop)
-
-
-class DemoShards(shard.ShardManager):
-    """The hub's worker processes, as `pantau serve` starts them, minus the skipped cameras."""
-
-    def __init__(self, settings: Settings, skip: set[int], processes: int) -> None:
-        super().__init__(settings, processes)
-        ctx = mp.get_context("spawn")
-        payload = settings.model_dump_json(context={"reveal": True}, round_trip=True)
-        self._procs = [
-            ctx.Process(
-                target=run_demo_shard,
-                args=(payload, i, self.count, self._stop, sorted(skip)),
-                name=f"pantau-shard{i}",
-                daemon=True,
-            )
-            for i in range(self.count)
-        ]
 
 
 # ---- the simulated side ---------------------------------------------------------------------

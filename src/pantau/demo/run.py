@@ -15,7 +15,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from pantau import __version__
 from pantau.demo import history, setup
-from pantau.demo.live import DemoShards, SimProcess
+from pantau.demo.live import SimProcess
+from pantau.pipeline.shard import ShardManager
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.types import utcnow
@@ -168,7 +169,7 @@ def _serve(
         settings.recording.camera_quota_gb = CAMERA_QUOTA_GB
     if settings.ingest.enabled:
         count = max(1, min(os.cpu_count() or 1, math.ceil(len(live_ids) / CAMERAS_PER_SHARD)))
-        shards = DemoShards(settings, skip, count).start()
+        shards = ShardManager(settings, count, frozenset(skip)).start()
     print_access(console, options)
     console.print(
         f"Riwayat {options.history_days} hari dilengkapi di latar belakang "

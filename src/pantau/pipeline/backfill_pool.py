@@ -8,6 +8,7 @@ interrupted run resumes per piece and SQLite never sees two writers.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,13 +26,15 @@ from pantau.pipeline.backfill import (
 )
 from pantau.pipeline.camera import CameraSpec, make_analyzer
 from pantau.pipeline.observe import MinuteAggregator
+from pantau.pipeline.orphan import watch_parent
 
 _events: Any = None  # the worker's end of the queue (set by the pool initializer)
 
 
-def _init(events: Any) -> None:
+def _init(events: Any, parent: int | None = None) -> None:
     global _events
     _events = events
+    watch_parent(lambda: os._exit(1), parent)  # nothing to save: the parent records what is done
 
 
 def _run(
@@ -96,7 +99,7 @@ def run_backfill(
             passes += payload
 
     with ProcessPoolExecutor(
-        max_workers=len(groups), mp_context=ctx, initializer=_init, initargs=(events,)
+        max_workers=len(groups), mp_context=ctx, initializer=_init, initargs=(events, os.getpid())
     ) as pool:
         futures: list[Future] = [
             pool.submit(

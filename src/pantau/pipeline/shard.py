@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from pantau.config.model import Settings
 from pantau.pipeline.camera import CameraSpec, CameraWorker, zones_of
+from pantau.pipeline.orphan import watch_parent
 from pantau.pipeline.sinks import DbSink
 from pantau.registry.secrets import SecretError, with_credentials
 from pantau.runtime import Runtime, open_runtime
@@ -33,14 +34,17 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0
 
 
-def load_specs(rt: Runtime, index: int, count: int) -> dict[int, CameraSpec]:
+def load_specs(
+    rt: Runtime, index: int, count: int, skip: frozenset[int] = frozenset()
+) -> dict[int, CameraSpec]:
     """The cameras this shard records. Cameras of a site served by an agent (not revoked) are
-    left out: the agent records them at the site, and the hub usually cannot reach them."""
+    left out: the agent records them at the site, and the hub usually cannot reach them; so are
+    `skip` (the demo's cameras that exist only in the simulator's history)."""
     specs: dict[int, CameraSpec] = {}
     with rt.sessions() as session:
         agent_sites = select(Agent.site_id).where(Agent.revoked_at.is_(None))
         for cam in session.scalars(select(Camera).where(Camera.site_id.not_in(agent_sites))):
-            if cam.id % count != index:
+            if cam.id % count != index or cam.id in skip:
                 continue
             password = None
             if cam.password_enc:
@@ -58,7 +62,14 @@ def load_specs(rt: Runtime, index: int, count: int) -> dict[int, CameraSpec]:
     return specs
 
 
-def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None:
+def run_shard(
+    settings_json: str,
+    index: int,
+    count: int,
+    stop: MpEvent,
+    parent: int,
+    skip: frozenset[int] = frozenset(),
+) -> None:
     """Entry point of one worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     settings = Settings.model_validate_json(settings_json)
@@ -66,6 +77,7 @@ def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None
         level=settings.log_level,
         format=f"%(asctime)s %(levelname)s shard{index} %(name)s: %(message)s",
     )
+    watch_parent(stop.set, parent)
     rt = open_runtime(settings, prepare=False)
     sink = DbSink(rt, worker_name=f"{os.uname().nodename}:{os.getpid()}/shard{index}")
     workers: dict[int, CameraWorker] = {}
@@ -75,7 +87,7 @@ def run_shard(settings_json: str, index: int, count: int, stop: MpEvent) -> None
     try:
         while not stop.is_set():
             try:
-                wanted = load_specs(rt, index, count)
+                wanted = load_specs(rt, index, count, skip)
             except Exception:
                 log.exception("could not read cameras; keeping the current ones")
                 wanted = {cid: w.spec for cid, w in workers.items()}
@@ -140,7 +152,9 @@ def _retention(rt: Runtime) -> None:
 class ShardManager:
     """Starts and stops the worker processes (spawned, so no state leaks from the parent)."""
 
-    def __init__(self, settings: Settings, processes: int | None = None) -> None:
+    def __init__(
+        self, settings: Settings, processes: int | None = None, skip: frozenset[int] = frozenset()
+    ) -> None:
         self.settings = settings
         self.count = processes or settings.ingest.workers or os.cpu_count() or 1
         ctx = mp.get_context("spawn")
@@ -148,7 +162,7 @@ class ShardManager:
         self._procs = [
             ctx.Process(
                 target=run_shard,
-                args=(_settings_json(settings), i, self.count, self._stop),
+                args=(_settings_json(settings), i, self.count, self._stop, os.getpid(), skip),
                 name=f"pantau-shard{i}",
                 daemon=True,
             )
