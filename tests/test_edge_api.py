@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import select, text
 from pantau.accounts.users import create_user
 from pantau.edge import items as wire
 from pantau.edge.identity import public_key_b64, signing_key
+from pantau.incidents.rules import incident_id
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.models import (
@@ -204,7 +206,10 @@ def test_enrolment_key_revocation(hub: tuple[TestClient, Runtime], tmp_path: Any
     # The agent's clock runs 42 s ahead: the hub says so and warns.
     listed = client.get("/api/agents", headers=h).json()
     assert listed[0]["clock_offset_seconds"] == pytest.approx(42, abs=2)
-    assert "42" in listed[0]["clock_warning"] and listed[0]["backlog"]["items"] == 3
+    warned = re.search(r"[+-]?\d+(?:[.,]\d+)?", listed[0]["clock_warning"])
+    assert warned is not None, listed[0]["clock_warning"]
+    assert float(warned.group().replace(",", ".")) == pytest.approx(42, abs=2)
+    assert listed[0]["backlog"]["items"] == 3
 
     # Operators read, only admins revoke; a revoked agent gets 403 with the date.
     op = {
@@ -314,3 +319,29 @@ def test_late_observations_fill_past_verdicts_and_connectivity(
     assert row["days"][1]["minutes_connected"] == 1 and row["days"][0]["minutes_connected"] == 0
     assert row["days"][1]["items"] == 720 and row["days"][1]["bytes"] > 1000
     assert row["state"] == "online" and row["complete_until"] is not None
+
+
+def test_health_minutes_alone_make_a_past_camera_offline_incident(
+    hub: tuple[TestClient, Runtime], tmp_path: Any
+) -> None:
+    """A batch of only health minutes (a camera down while the site was offline) is evaluated
+    too: the hub's own evaluator looks back only hours, this was ten days ago."""
+    client, rt = hub
+    h = admin_headers(client)
+    site_id, cam = add_camera(rt, "kel-mandonga")
+    agent = enrol_agent(client, h, site_id, tmp_path)
+    start = (utcnow() - timedelta(days=10)).replace(second=0, microsecond=0)
+    items = []
+    for i in range(40):
+        item = health_item(cam, start + timedelta(minutes=i))
+        if 10 <= i < 25:
+            item["data"]["state"] = "offline"
+        items.append(item)
+    r = send_batch(client, agent["key"], items)
+    assert r.status_code == 200 and r.json()["accepted"] == 40
+    with rt.sessions() as s:
+        rows = list(s.scalars(select(Incident).where(Incident.camera_id == cam)))
+    assert [(i.kind, i.start, i.end) for i in rows] == [
+        ("camera_offline", start + timedelta(minutes=10), start + timedelta(minutes=25))
+    ]
+    assert rows[0].id == incident_id(cam, "camera_offline", start + timedelta(minutes=10))

@@ -405,7 +405,7 @@ def import_cmd(
                     detail={"file": bundle.name, "reason": str(exc)},
                 )
             fail(f"bundle refused: {exc}")
-        verdicts = recompute_days(rt, result.site_id, result.days)
+        verdicts = recompute_days(rt, result.site_id, result.days, result.spans)
     again = "" if result.first_time else " (imported before: nothing new)"
     console.print(
         f"bundle {result.bundle_id[:12]} of agent {result.agent_id}: {result.accepted} of "

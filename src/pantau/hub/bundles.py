@@ -4,7 +4,7 @@ link. The bundle must be signed by a known, unrevoked agent and unaltered."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ class ImportResult:
     counts: dict[str, int]
     first_time: bool
     days: set[date] = field(default_factory=set)
+    spans: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
 
 
 def import_bundle(session: Session, settings: Settings, path: Path, actor: str) -> ImportResult:
@@ -105,4 +106,5 @@ def import_bundle(session: Session, settings: Settings, path: Path, actor: str) 
         counts=result.counts,
         first_time=known is None,
         days=result.days,
+        spans=result.spans,
     )

@@ -71,6 +71,12 @@ class IngestResult:
     rejected: dict[str, str] = field(default_factory=dict)  # key -> reason (never retried)
     counts: dict[str, int] = field(default_factory=dict)
     days: set[date] = field(default_factory=set)  # local days whose observations arrived
+    # per camera, the first and last minute of observations or health that arrived
+    spans: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
+
+    def _touch(self, camera_id: int, minute: datetime) -> None:
+        first, last = self.spans.get(camera_id, (minute, minute))
+        self.spans[camera_id] = (min(first, minute), max(last, minute))
 
 
 def _insert(session: Session) -> Any:
@@ -229,9 +235,11 @@ def ingest(
                 row = _observation(data, now)
                 obs[(row["camera_id"], row["minute"])] = row
                 result.days.add(row["minute"].astimezone(tz).date())
+                result._touch(row["camera_id"], row["minute"])
             elif kind == wire.HEALTH:
                 row = _health(data)
                 health[(row["camera_id"], row["minute"])] = row
+                result._touch(row["camera_id"], row["minute"])
             elif kind == wire.SEGMENT:
                 start = wire.parse_time(data["start"])
                 segments[(int(data["camera_id"]), start)] = {

@@ -1,63 +1,75 @@
 """Incidents and verdicts of the days that late observations touched, evaluated as soon as
 they arrive: the hub's incident evaluator re-reads only `analytics.incident_lookback_hours` and
 its scheduler only `verdicts.lookback_days`, and a week-long outage is older than both.
-Incidents are evaluated over every touched day (idempotent: same ids, a run crossing into a
-day that arrives later is extended then); verdicts only for stale past site-days
+Incidents are evaluated over the minutes that arrived (idempotent: same ids, a run crossing
+into minutes that arrive later is extended then); verdicts only for stale past site-days
 (`dirty_days`), today being left to the scheduler."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from pantau.incidents.store import evaluate_camera
+from pantau.incidents.store import CONTEXT, evaluate_camera
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.models import Camera
-from pantau.store.types import utcnow
 from pantau.verdicts.store import dirty_days, local_today, recompute_pairs
 
 log = logging.getLogger(__name__)
+MINUTE = timedelta(minutes=1)
 _lock = threading.Lock()  # two batches of one site must not race for the same verdict row
 
 
-def evaluate_incidents(rt: Runtime, site_id: int, days: Iterable[date]) -> int:
-    """Run the incident rules over the local `days` of every enabled camera of `site_id`;
-    returns how many incidents those days hold (new or known)."""
-    zone = ZoneInfo(rt.settings.city.timezone)
-    now = utcnow()
+def evaluate_incidents(
+    rt: Runtime, site_id: int, spans: Mapping[int, tuple[datetime, datetime]]
+) -> int:
+    """Run the incident rules over the minutes that arrived, per camera of `site_id` (first and
+    last minute: observations and health); returns how many incidents those minutes touch.
+
+    Only the span that arrived, not whole days: a site in touch sends a batch a minute, and
+    re-reading the day each time would cost the hub a day of rows per camera per minute.
+    `evaluate_camera` reads the context around the span itself (and back to the start of an
+    incident still running), so a visit split across two batches stays one incident.
+    """
     with rt.sessions() as session:
-        cameras = list(
+        cameras = set(
             session.scalars(select(Camera.id).where(Camera.site_id == site_id, Camera.enabled))
         )
     found = 0
-    for day in sorted(set(days)):
-        since = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-        until = min(since + timedelta(days=1), now)
-        if until <= since:
+    for camera_id, (first, last) in sorted(spans.items()):
+        if camera_id not in cameras:
             continue
-        for camera_id in cameras:
-            try:
-                with transaction(rt.sessions) as session:
-                    found += len(evaluate_camera(session, rt.settings, camera_id, since, until))
-            except Exception:  # one camera-day must not stop the others; the next batch retries
-                log.exception("incidents of camera %d on %s not evaluated", camera_id, day)
+        until = last + MINUTE
+        try:
+            with transaction(rt.sessions) as session:
+                found += len(
+                    evaluate_camera(
+                        session, rt.settings, camera_id, first, until, read_until=until + CONTEXT
+                    )
+                )
+        except Exception:  # one camera must not stop the others; the next batch retries
+            log.exception("incidents of camera %d from %s not evaluated", camera_id, first)
     return found
 
 
-def recompute_days(rt: Runtime, site_id: int, days: Iterable[date]) -> int:
-    """Evaluate the incidents of `site_id` on `days`, then recompute its stale verdicts of
-    those before today. Returns how many verdicts were recomputed."""
+def recompute_days(
+    rt: Runtime,
+    site_id: int,
+    days: Iterable[date],
+    spans: Mapping[int, tuple[datetime, datetime]] | None = None,
+) -> int:
+    """Evaluate the incidents of `site_id` over the `spans` that arrived, then recompute its
+    stale verdicts of the `days` before today. Returns how many verdicts were recomputed."""
     days = set(days)
     today = local_today(rt.settings)
     past = sorted(d for d in days if d < today)
     with _lock:
-        evaluate_incidents(rt, site_id, days)
+        evaluate_incidents(rt, site_id, spans or {})
         if not past:
             return 0
         done = 0

@@ -277,7 +277,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _commit(
     rt: Runtime, agent_id: int, payload: dict[str, Any], nbytes: int, seconds: float, version: str
-) -> tuple[dict[str, Any], int, set[date]]:
+) -> tuple[dict[str, Any], int, set[date], dict[int, tuple[datetime, datetime]]]:
     with transaction(rt.sessions) as session:
         agent = session.get(Agent, agent_id)
         assert agent is not None
@@ -300,7 +300,7 @@ def _commit(
         "counts": result.counts,
         "committed_at": wire.iso(utcnow()),
     }
-    return answer, site_id, result.days
+    return answer, site_id, result.days, result.spans
 
 
 @agent_router.post("/batch")
@@ -324,11 +324,11 @@ async def batch(request: Request, background: BackgroundTasks) -> dict[str, Any]
     if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
         raise Invalid("batch body must be an object with an items list", "items")
     version = request.headers.get("x-pantau-agent-version", "")
-    answer, site_id, days = await run_in_threadpool(
+    answer, site_id, days, spans = await run_in_threadpool(
         _commit, rt, agent_id, payload, len(raw), seconds, version
     )
-    if days:
-        background.add_task(recompute_days, rt, site_id, days)
+    if days or spans:
+        background.add_task(recompute_days, rt, site_id, days, spans)
     return answer
 
 
