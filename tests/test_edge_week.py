@@ -2,7 +2,7 @@
 
 A `pantau serve` hub (SQLite, camera workers on: it must leave the agent's camera alone) and an
 enrolled agent in its own network namespace (tests/test_edge_netns.py) with one interior
-camera. The link goes down; the simulator records the seven days before today for the site
+camera. The link goes down; the simulator records a fixed week (FIRST_DAY) for the site
 (mornings only, one frame per 10 s: see WEEK_HOURS); `pantau agent analyze` turns them into
 the outbox at the site while the hub cannot be reached. Meanwhile the control room must say
 "not connected, data pending" and must not call the week late or closed. Then the link comes
@@ -48,6 +48,9 @@ from tests.support.edge import (
     write_yaml,
 )
 
+# A fixed week, so the simulated days (and the detector's few misses on them) are the same on
+# every run and every date: Sunday 22 to Saturday 28 November 2026, five working days.
+FIRST_DAY = date(2026, 11, 22)
 SITE = "kel-anaiwoi"  # profile "sometimes_closed": on time, a little late, or not open at all
 ZONE = ZoneInfo("Asia/Makassar")
 # The mornings decide the opening (lead 07.00, arrival, sustained presence, 10.00 for
@@ -103,8 +106,7 @@ def test_a_week_offline_then_the_link_returns(
         marks.append(f"{time.monotonic() - begun:6.1f} s  {what}")
         print(marks[-1], flush=True)
 
-    today = datetime.now(ZONE).date()
-    first = today - timedelta(days=7)
+    first = FIRST_DAY
     week = [first + timedelta(days=k) for k in range(7)]
     # Two recorders in parallel (one per core): days 1-4 and 5-7.
     rec = tmp_path / "footage"
