@@ -21,8 +21,9 @@ from pantau.edge.identity import Identity, save, signing_key
 from pantau.edge.outbox import Outbox
 from pantau.edge.sink import OutboxSink
 from pantau.runtime import Runtime
-from pantau.store.models import AuditEntry, VerdictRow
-from tests.support.edge import PANTAU
+from pantau.store.models import AuditEntry, Segment, VerdictRow
+from pantau.store.types import utcnow
+from tests.support.edge import PANTAU, recorded_site
 from tests.test_edge_api import add_camera, admin_headers, dump_facts, enrol_agent, hub  # noqa: F401
 
 TZ = ZoneInfo("Asia/Makassar")
@@ -185,3 +186,72 @@ def test_export_import_twice_tamper_revoke(hub: Any, tmp_path: Path) -> None:  #
             )
         ]
     assert audit == [("agent.import", "ok")] * 2 + [("agent.import", "refused")] * 4
+
+
+def test_recordings_travel_on_the_disk(hub: Any, tmp_path: Path, media_dir: Path) -> None:  # noqa: F811
+    """`agent export --recordings`: the site's segments in the signed bundle; at the hub they
+    join its own recordings (file + index row) and play; twice writes nothing; one altered
+    byte of footage refuses the bundle."""
+    client, rt = hub
+    rt: Runtime
+    h = admin_headers(client)
+    site_id, cam = add_camera(rt, "kel-korumba")
+    agent_dir = tmp_path / "site" / "agent"
+    enrolled = enrol_agent(client, h, site_id, agent_dir)
+    save(
+        agent_dir,
+        Identity("http://hub.invalid", enrolled["agent_id"], site_id, "korumba", enrolled["key"]),
+    )
+    Outbox(agent_dir / "outbox.db").close()
+    t0 = (utcnow() - timedelta(days=2)).replace(microsecond=0)
+    recorded = recorded_site(tmp_path / "site" / "recordings", cam, t0, media_dir, 30)
+    agent_cfg = tmp_path / "agent.yaml"
+    agent_cfg.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "site")}))
+    hub_cfg = tmp_path / "hub.yaml"
+    hub_cfg.write_text(
+        yaml.safe_dump(
+            {"data_dir": str(rt.settings.data_dir), "database": {"url": rt.settings.database_url}}
+        )
+    )
+    usb = tmp_path / "usb"
+    exported = run("-c", str(agent_cfg), "agent", "export", "--out", str(usb), "--recordings")
+    assert exported.returncode == 0, exported.stderr
+    assert "3 recordings" in exported.stdout, exported.stdout
+    (bundle,) = usb.glob("*.bundle")
+
+    first = run("-c", str(hub_cfg), "import", str(bundle))
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "3 recordings stored (0 already here)" in " ".join(first.stdout.split())
+
+    def stored() -> list[tuple]:
+        with rt.sessions() as s:
+            query = select(Segment).where(Segment.camera_id == cam).order_by(Segment.start)
+            rows = s.scalars(query)
+            return [(r.start, r.end, r.bytes, r.path) for r in rows]
+
+    rows = stored()
+    assert [(r[0], r[1]) for r in rows] == [(start, end) for start, end, _ in recorded]
+    for (_, _, size, rel), (_, _, source) in zip(rows, recorded, strict=True):
+        copy = rt.settings.recordings_dir / rel
+        assert copy.read_bytes() == source.read_bytes() and size == source.stat().st_size
+
+    when = {"from": t0.isoformat(), "to": (t0 + timedelta(seconds=30)).isoformat()}
+    playlist = client.get(f"/api/cameras/{cam}/playlist.m3u8", params=when, headers=h)
+    assert playlist.status_code == 200, playlist.text
+    assert playlist.text.count("#EXTINF") == 3
+
+    second = run("-c", str(hub_cfg), "import", str(bundle))
+    assert second.returncode == 0, second.stderr
+    assert "0 recordings stored (3 already here)" in " ".join(second.stdout.split())
+    assert stored() == rows
+
+    def flip_footage(name: str, data: bytes) -> bytes:
+        if not name.startswith("recordings/") or not name.endswith(recorded[1][2].name):
+            return data
+        return data[:500] + bytes([data[500] ^ 0xFF]) + data[501:]
+
+    tampered = rewrite(bundle, tmp_path / "t.bundle", flip_footage)
+    refused = run("-c", str(hub_cfg), "import", str(tampered))
+    assert refused.returncode != 0
+    assert "altered" in refused.stderr and recorded[1][2].name in refused.stderr, refused.stderr
+    assert stored() == rows

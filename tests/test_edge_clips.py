@@ -40,8 +40,16 @@ from pantau.store.models import AuditEntry, ClipRequest, Incident, Role
 from pantau.store.types import utcnow
 from pantau.web.app import create_app
 from tests.conftest import PASSWORD
-from tests.support.edge import PANTAU, Hub, add_cameras, free_port, sh, wait_for, write_yaml
-from tests.support.media import make_clip, run
+from tests.support.edge import (
+    PANTAU,
+    Hub,
+    add_cameras,
+    free_port,
+    recorded_site,
+    sh,
+    wait_for,
+    write_yaml,
+)
 from tests.test_edge_api import add_camera, admin_headers, enrol_agent
 
 SEG = 10  # seconds per recorded segment
@@ -95,30 +103,6 @@ def put(client: TestClient, key: str, clip_id: int, offset: int, data: bytes) ->
         content=data,
         headers=key_headers(key) | {"Content-Type": "application/octet-stream"},
     )
-
-
-def recorded_site(root: Path, camera_id: int, t0: datetime, media: Path, seconds: int) -> list:
-    """`seconds` of real H.264 (keyframe each second) cut into 10 s MPEG-TS segments and
-    stored where and as the recorder names them. Returns [(start, end, path)]."""
-    clip = media / f"site-{seconds}.mp4"
-    if not clip.exists():
-        make_clip(clip, seconds=seconds, size="320x240", bitrate="150k")
-    cut = media / f"site-{seconds}-ts"
-    if not cut.exists():
-        cut.mkdir()
-        run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip), "-c", "copy", "-f",
-             "segment", "-segment_time", str(SEG), "-segment_format", "mpegts",
-             str(cut / "s%03d.ts")])  # fmt: skip
-    out = []
-    for i, src in enumerate(sorted(cut.glob("*.ts"))):
-        start = t0 + timedelta(seconds=i * SEG)
-        rel = f"{camera_id}/{start:%Y-%m-%d}/{start:%H%M%S}_{start.microsecond // 1000:03d}Z.ts"
-        dest = root / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(src.read_bytes())
-        out.append((start, start + timedelta(seconds=SEG), dest))
-    assert len(out) == seconds // SEG
-    return out
 
 
 def decoded(path: Path) -> tuple[int, float]:

@@ -4,6 +4,7 @@ namespace joined to the host by a shaped veth pair (`netns`, a fixture: needs ro
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import socket
@@ -29,6 +30,7 @@ from pantau.edge.sink import OutboxSink
 from pantau.incidents.rules import incident_id
 from pantau.pipeline.health import MinuteSample, State
 from pantau.store.models import Camera, HealthSample, Incident, Observation, Site
+from tests.support.media import make_clip, run
 
 PANTAU = str(Path(sys.executable).parent / "pantau")
 START = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # 06.00 WITA, Tuesday 24 November
@@ -232,3 +234,32 @@ def netns() -> Iterator[dict[str, str]]:
     finally:
         subprocess.run(["ip", "link", "del", host_if], capture_output=True)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+SEGMENT_SECONDS = 10  # per recorded segment, as the recorder cuts them
+
+
+def recorded_site(root: Path, camera_id: int, t0: datetime, media: Path, seconds: int) -> list:
+    """`seconds` of real H.264 (keyframe each second) cut into 10 s MPEG-TS segments and
+    stored where and as the recorder names them. Returns [(start, end, path)]."""
+    clip = media / f"site-{seconds}.mp4"
+    if not clip.exists():
+        make_clip(clip, seconds=seconds, size="320x240", bitrate="150k")
+    cut = media / f"site-{seconds}-ts"
+    if not cut.exists():
+        cut.mkdir()
+        run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip), "-c", "copy", "-f",
+             "segment", "-segment_time", str(SEGMENT_SECONDS), "-segment_format", "mpegts",
+             str(cut / "s%03d.ts")])  # fmt: skip
+    out = []
+    for i, src in enumerate(sorted(cut.glob("*.ts"))):
+        start = t0 + timedelta(seconds=i * SEGMENT_SECONDS)
+        rel = f"{camera_id}/{start:%Y-%m-%d}/{start:%H%M%S}_{start.microsecond // 1000:03d}Z.ts"
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(src.read_bytes())
+        end = (start + timedelta(seconds=SEGMENT_SECONDS)).timestamp()
+        os.utime(dest, (end, end))  # as the recorder leaves it: last written at its end
+        out.append((start, start + timedelta(seconds=SEGMENT_SECONDS), dest))
+    assert len(out) == seconds // SEGMENT_SECONDS
+    return out

@@ -297,6 +297,12 @@ def export_cmd(
     since: Annotated[
         str | None, typer.Option(help="Only facts from this local date/time (default: all)")
     ] = None,
+    recordings: Annotated[
+        bool,
+        typer.Option(
+            "--recordings", help="Also carry the site's recorded segments (from --since on)"
+        ),
+    ] = False,
     directory: DirOption = None,
 ) -> None:
     """Write the pending outbox as a signed bundle for `pantau import` at the hub."""
@@ -310,10 +316,14 @@ def export_cmd(
             ident.signing_key(folder),
             out,
             _when(since, settings) if since else None,
+            settings.recordings_dir if recordings else None,
         )
     finally:
         outbox.close()
-    console.print(f"{manifest['items']} items -> {path} ({path.stat().st_size} bytes, signed)")
+    footage = f" and {len(manifest['recordings'])} recordings" if recordings else ""
+    console.print(
+        f"{manifest['items']} items{footage} -> {path} ({path.stat().st_size} bytes, signed)"
+    )
 
 
 # ---------------------------------------------------------------- hub side
@@ -410,6 +420,7 @@ def import_cmd(
     console.print(
         f"bundle {result.bundle_id[:12]} of agent {result.agent_id}: {result.accepted} of "
         f"{result.items} items accepted{again}; {len(result.rejected)} refused; "
+        f"{result.recordings} recordings stored ({result.recordings_known} already here); "
         f"{verdicts} verdicts recomputed"
     )
     for key, reason in list(result.rejected.items())[:20]:

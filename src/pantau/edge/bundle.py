@@ -6,6 +6,12 @@ Ed25519 signature of the manifest by the agent's signing key. The hub checks the
 with the public key it registered at enrolment, then the payload's hash, and refuses the
 bundle with the reason if either fails. Import is an ingest like any batch, so importing the
 same bundle twice changes nothing.
+
+Optionally (`--recordings`) the site's recorded segments travel too, as `recordings/<path>`
+members: the manifest lists each with its camera, times, size and SHA-256, so the signature
+covers the footage as well and one altered byte refuses the bundle. A disk carries what a
+4G link never could (principle 6: footage is pulled, not pushed — a carried disk is the
+one way it moves wholesale).
 """
 
 from __future__ import annotations
@@ -31,10 +37,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from pantau.edge import items as wire
 from pantau.edge.identity import Identity
 from pantau.edge.outbox import Outbox
+from pantau.edge.retention import local_segments
+from pantau.media.export import sha256_file
 
 FORMAT = "pantau-bundle/1"
 MANIFEST, PAYLOAD, SIGNATURE = "manifest.json", "items.jsonl.gz", "manifest.sig"
 MAX_MEMBER = 4 * 1024**3
+RECORDINGS = "recordings/"
 
 
 class BundleError(Exception):
@@ -45,6 +54,11 @@ class BundleError(Exception):
 class Bundle:
     manifest: dict[str, Any]
     items: list[dict[str, Any]]
+
+    @property
+    def recordings(self) -> list[dict[str, Any]]:
+        """[{member, camera_id, start, end, bytes, sha256}], as signed in the manifest."""
+        return list(self.manifest.get("recordings") or [])
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
@@ -59,9 +73,26 @@ def export(
     key: Ed25519PrivateKey,
     out_dir: Path,
     since: datetime | None = None,
+    recordings: Path | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Write the pending items (from `since` on) as a signed bundle in `out_dir`."""
+    """Write the pending items (from `since` on) as a signed bundle in `out_dir`, with the
+    segments under `recordings` (from `since` on) if given."""
     now = datetime.now(UTC)
+    segments = [
+        s for s in (local_segments(recordings) if recordings else []) if not since or s.end > since
+    ]
+    listed = [
+        {
+            "member": f"{RECORDINGS}{seg.file.relative_to(recordings).as_posix()}",
+            "camera_id": seg.camera_id,
+            "start": wire.iso(seg.start),
+            "end": wire.iso(seg.end),
+            "bytes": seg.bytes,
+            "sha256": sha256_file(seg.file),
+        }
+        for seg in segments
+        if recordings is not None
+    ]
     raw = io.BytesIO()
     count = 0
     with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
@@ -84,6 +115,7 @@ def export(
         "complete_until": wire.iso(backlog.complete_until)
         if since is None and backlog.complete_until
         else None,
+        "recordings": listed,
     }
     manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
     signature = base64.b64encode(key.sign(manifest_bytes))
@@ -94,6 +126,11 @@ def export(
         _add(tar, MANIFEST, manifest_bytes, now.timestamp())
         _add(tar, SIGNATURE, signature, now.timestamp())
         _add(tar, PAYLOAD, payload, now.timestamp())
+        for seg, entry in zip(segments, listed, strict=True):
+            info = tar.gettarinfo(str(seg.file), arcname=entry["member"])
+            info.mode, info.uid, info.gid, info.uname, info.gname = 0o600, 0, 0, "", ""
+            with seg.file.open("rb") as f:
+                tar.addfile(info, f)
     tmp.replace(path)
     return path, manifest
 
@@ -102,11 +139,12 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], bytes, bytes, bytes]:
     """(manifest, manifest bytes, signature, payload) of a bundle, without trusting any of it."""
     try:
         with tarfile.open(path, "r") as tar:
-            members = {m.name: m for m in tar.getmembers()}
+            every = {m.name: m for m in tar.getmembers()}
+            members = {n: m for n, m in every.items() if not n.startswith(RECORDINGS)}
             if set(members) != {MANIFEST, SIGNATURE, PAYLOAD}:
                 raise BundleError(
                     f"not a Pantau bundle: members {sorted(members)}, expected "
-                    f"{sorted([MANIFEST, SIGNATURE, PAYLOAD])}"
+                    f"{sorted([MANIFEST, SIGNATURE, PAYLOAD])} (and recordings/…)"
                 )
             data = {}
             for name, m in members.items():
@@ -150,4 +188,36 @@ def verify(path: Path, public_key_b64: str) -> Bundle:
         raise BundleError(f"payload unreadable: {exc}") from exc
     if len(items) != manifest.get("items"):
         raise BundleError(f"payload has {len(items)} items, the manifest says {manifest['items']}")
-    return Bundle(manifest, items)
+    bundle = Bundle(manifest, items)
+    _check_recordings(path, bundle.recordings)
+    return bundle
+
+
+def _check_recordings(path: Path, listed: list[dict[str, Any]]) -> None:
+    """Every recording member is signed (listed with its SHA-256) and unaltered, and every
+    listed one is there."""
+    wanted = {r["member"]: r for r in listed}
+    try:
+        with tarfile.open(path, "r") as tar:
+            seen = set()
+            for m in tar:
+                if not m.name.startswith(RECORDINGS):
+                    continue
+                entry = wanted.get(m.name)
+                if entry is None or not m.isfile():
+                    raise BundleError(f"recording {m.name} is not listed in the signed manifest")
+                f = tar.extractfile(m)
+                assert f is not None
+                digest = hashlib.sha256()
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+                if digest.hexdigest() != entry["sha256"]:
+                    raise BundleError(
+                        f"recording {m.name} altered: its SHA-256 is not the signed one"
+                    )
+                seen.add(m.name)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BundleError(f"cannot read recordings of bundle {path}: {exc}") from exc
+    missing = sorted(set(wanted) - seen)
+    if missing:
+        raise BundleError(f"{len(missing)} listed recordings missing, e.g. {missing[0]}")

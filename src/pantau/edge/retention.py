@@ -25,6 +25,8 @@ from pantau.recordings.retention import GB, disk_free
 
 log = logging.getLogger(__name__)
 
+LONGEST = timedelta(minutes=2)  # recording.segment_seconds is at most 60
+
 
 @dataclass(frozen=True)
 class LocalSegment:
@@ -41,7 +43,8 @@ def local_segments(
     """Finished segments under `root`, oldest first (of one camera, and UTC day folders within
     `days`, if given: a clip needs minutes, not a month of files).
 
-    A segment ends when its file was last written, but never after the next segment starts.
+    A segment ends when its file was last written, but never after the next segment starts,
+    nor later than `LONGEST` after its own start (a copied file has the copy's time).
     """
     cams = [root / str(camera_id)] if camera_id is not None else sorted(root.glob("*"))
     found: list[LocalSegment] = []
@@ -60,7 +63,7 @@ def local_segments(
                 st = f.stat()
             except FileNotFoundError:
                 continue
-            end = datetime.fromtimestamp(st.st_mtime, UTC)
+            end = min(datetime.fromtimestamp(st.st_mtime, UTC), start + LONGEST)
             if i + 1 < len(named):
                 end = min(end, named[i + 1][0])
             found.append(LocalSegment(int(cam_dir.name), start, max(end, start), st.st_size, f))

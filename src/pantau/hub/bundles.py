@@ -1,13 +1,19 @@
 """`pantau import BUNDLE`: a carried disk's outbox ingested with the same idempotency as the
-link. The bundle must be signed by a known, unrevoked agent and unaltered."""
+link. The bundle must be signed by a known, unrevoked agent and unaltered. Recordings it
+carries join the hub's own (file where the recorder would have put it, row in the segment
+index), so playback and evidence export work for them as for any hub camera."""
 
 from __future__ import annotations
 
+import shutil
+import tarfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pantau.accounts import audit
@@ -16,7 +22,10 @@ from pantau.edge import items as wire
 from pantau.edge.bundle import BundleError, read_manifest, verify
 from pantau.hub.agents import record_contact
 from pantau.hub.ingest import ingest
-from pantau.store.models import Agent, AgentImport
+from pantau.media.export import sha256_file
+from pantau.media.recorder import segment_path
+from pantau.recordings.index import add_segment
+from pantau.store.models import Agent, AgentImport, Camera
 from pantau.store.types import utcnow
 
 
@@ -32,6 +41,8 @@ class ImportResult:
     first_time: bool
     days: set[date] = field(default_factory=set)
     spans: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
+    recordings: int = 0  # segments stored at the hub by this import (0 when all were there)
+    recordings_known: int = 0  # already at the hub, same bytes
 
 
 def import_bundle(session: Session, settings: Settings, path: Path, actor: str) -> ImportResult:
@@ -53,6 +64,7 @@ def import_bundle(session: Session, settings: Settings, path: Path, actor: str) 
             f"bundle is for site {m.get('site_id')}, agent {agent_id} is of site {agent.site_id}"
         )
     result = ingest(session, settings, agent, bundle.items)
+    stored, known_files = _store_recordings(session, settings, path, agent, bundle.recordings)
     known = session.get(AgentImport, m["bundle_id"])
     if known is None:
         session.add(
@@ -93,6 +105,7 @@ def import_bundle(session: Session, settings: Settings, path: Path, actor: str) 
             "file": path.name,
             "items": len(bundle.items),
             "rejected": len(result.rejected),
+            "recordings": stored,
             "again": known is not None,
         },
     )
@@ -107,4 +120,53 @@ def import_bundle(session: Session, settings: Settings, path: Path, actor: str) 
         first_time=known is None,
         days=result.days,
         spans=result.spans,
+        recordings=stored,
+        recordings_known=known_files,
     )
+
+
+def _store_recordings(
+    session: Session, settings: Settings, path: Path, agent: Agent, listed: list[dict[str, Any]]
+) -> tuple[int, int]:
+    """Write the bundle's (verified) segments under the hub's recordings root and index them.
+
+    The file name is the hub's own (`segment_path` from camera and start), never the member's
+    path; a file already there with the same SHA-256 is left alone, so importing twice writes
+    nothing. Returns (stored, already there)."""
+    if not listed:
+        return 0, 0
+    cameras = set(session.scalars(select(Camera.id).where(Camera.site_id == agent.site_id)))
+    root = settings.recordings_dir
+    stored = known = 0
+    by_member = {r["member"]: r for r in listed}
+    with tarfile.open(path, "r") as tar:
+        for member in tar:
+            entry = by_member.get(member.name)
+            if entry is None:
+                continue
+            camera_id = int(entry["camera_id"])
+            if camera_id not in cameras:
+                raise BundleError(
+                    f"recording {member.name}: camera {camera_id} is not of site {agent.site_id}"
+                )
+            start, end = wire.parse_time(entry["start"]), wire.parse_time(entry["end"])
+            rel = segment_path(camera_id, start)
+            target = root / rel
+            if target.exists() and sha256_file(target) == entry["sha256"]:
+                known += 1
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                part = target.with_name(target.name + ".import")
+                source = tar.extractfile(member)
+                assert source is not None
+                with part.open("wb") as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+                part.replace(target)
+                stored += 1
+            add_segment(
+                session,
+                SimpleNamespace(
+                    camera_id=camera_id, start=start, end=end, path=rel, bytes=int(entry["bytes"])
+                ),
+            )
+    return stored, known
