@@ -345,3 +345,38 @@ def test_health_minutes_alone_make_a_past_camera_offline_incident(
         ("camera_offline", start + timedelta(minutes=10), start + timedelta(minutes=25))
     ]
     assert rows[0].id == incident_id(cam, "camera_offline", start + timedelta(minutes=10))
+
+
+def test_a_late_arriving_report_does_not_undo_a_newer_backlog(
+    hub: tuple[TestClient, Runtime], tmp_path: Any
+) -> None:
+    """A hello held up by a cut link reaches the hub after the batch that emptied the outbox
+    (TCP delivers it once the link is back): its backlog is older and must not win."""
+    client, rt = hub
+    h = admin_headers(client)
+    site_id, cam = add_camera(rt, "kel-mandonga")
+    agent = enrol_agent(client, h, site_id, tmp_path)
+    key = {"Authorization": f"Bearer {agent['key']}"}
+    t = utcnow()
+
+    def hello(at: datetime, items: int) -> None:
+        body = {"agent_time": wire.iso(at), "backlog": {"items": items}}
+        assert client.post("/api/agent/hello", json=body, headers=key).status_code == 200
+
+    def held() -> int:
+        return client.get("/api/agents", headers=h).json()[0]["backlog"]["items"]
+
+    hello(t, 2244)
+    payload = {
+        "batch_id": "b1",
+        "sent_at": wire.iso(t + timedelta(seconds=5)),
+        "backlog": {"items": 0},
+        "items": [obs_item(cam, t.replace(second=0, microsecond=0))],
+    }
+    r = client.post("/api/agent/batch", json=payload, headers=key)
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    assert held() == 0
+    hello(t - timedelta(seconds=3), 2244)  # measured before the batch, arrived after it
+    assert held() == 0
+    hello(t + timedelta(seconds=30), 7)  # a newer report wins
+    assert held() == 7

@@ -132,11 +132,14 @@ def record_contact(
     backlog: dict | None = None,
     via: str = "link",
     keep_days: float = 400.0,
+    reported_at: datetime | None = None,
 ) -> None:
     """What the hub knows after hearing from the agent; one contact row per minute.
 
     Rows older than `keep_days` are pruned once an hour per agent (at its first contact of the
-    hour): one row per connected minute is about 525,000 a year per agent.
+    hour): one row per connected minute is about 525,000 a year per agent. A backlog measured
+    (`reported_at`, the agent's clock) before the one already held is stale and ignored: a
+    request held up by a cut link can arrive after later ones.
     """
     now = at or utcnow()
     if via == "link":
@@ -145,7 +148,12 @@ def record_contact(
         agent.version = version[:40]
     if clock_offset is not None:
         agent.clock_offset_seconds = clock_offset
+    held = agent.backlog_reported_at
+    if backlog is not None and reported_at is not None and held is not None and reported_at < held:
+        backlog = None
     if backlog is not None:
+        if reported_at is not None:
+            agent.backlog_reported_at = reported_at
         agent.backlog_items = int(backlog.get("items", 0))
         agent.backlog_bytes = int(backlog.get("bytes", 0))
         agent.backlog_oldest = _time(backlog.get("oldest"))

@@ -93,6 +93,7 @@ def import_bundle(session: Session, settings: Settings, path: Path, actor: str) 
             nbytes=path.stat().st_size,
             backlog=backlog,
             via="bundle",
+            reported_at=wire.parse_time(m["created_at"]),
         )
     audit.record(
         session,

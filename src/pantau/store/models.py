@@ -535,6 +535,8 @@ class Agent(Base):
     backlog_items: Mapped[int] = mapped_column(Integer, default=0)
     backlog_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     backlog_oldest: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when the agent measured the backlog above (its clock): a late report must not win
+    backlog_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     site: Mapped[Site] = relationship()
 

@@ -237,6 +237,7 @@ def hello(body: HelloIn, request: Request, agent: AgentCaller, session: DB) -> d
         clock_offset=offset,
         version=request.headers.get("x-pantau-agent-version"),
         backlog=body.backlog.model_dump(),
+        reported_at=body.agent_time if body.agent_time.tzinfo is not None else None,
     )
     digest = site_config(session, rt.settings, rt.secrets, agent)["digest"]
     return {
@@ -275,6 +276,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _sent_at(payload: dict[str, Any]) -> datetime | None:
+    try:
+        return wire.parse_time(payload.get("sent_at"))
+    except (TypeError, ValueError):
+        return None  # an old agent, or garbage: the backlog is then taken as it comes
+
+
 def _commit(
     rt: Runtime, agent_id: int, payload: dict[str, Any], nbytes: int, seconds: float, version: str
 ) -> tuple[dict[str, Any], int, set[date], dict[int, tuple[datetime, datetime]]]:
@@ -290,6 +298,7 @@ def _commit(
             transfer_seconds=seconds,
             version=version,
             backlog=payload.get("backlog"),
+            reported_at=_sent_at(payload),
         )
         site_id = agent.site_id
     # Committed: only now is the batch acknowledged.
