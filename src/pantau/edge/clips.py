@@ -198,7 +198,7 @@ class ClipUploader:
                     )
                     if status in (404, 410):
                         return self._gone(clip_id, status, answer)
-                    if status >= 400 and answer.get("offset") is None:
+                    if status >= 400 and (status != 409 or answer.get("offset") is None):
                         return self._skip(clip_id, status, answer)
                     if status == 409:
                         log.info("clip %s: hub has %s bytes, not %d", clip_id,

@@ -142,6 +142,7 @@ def record_contact(
     request held up by a cut link can arrive after later ones.
     """
     now = at or utcnow()
+    heard_before = agent.last_contact_at
     if via == "link":
         agent.last_contact_at = max(agent.last_contact_at or now, now)
     if version:
@@ -175,7 +176,8 @@ def record_contact(
             via=via,
         )
         session.add(row)
-        if minute.minute == 0:
+        hour = minute.replace(minute=0)
+        if heard_before is None or heard_before < hour:
             _prune_contacts(session, agent.id, minute - timedelta(days=keep_days))
     row.requests += 1
     row.items += items

@@ -5,13 +5,13 @@ index), so playback and evidence export work for them as for any hub camera."""
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 import tarfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -94,6 +94,7 @@ def import_bundle(session: Session, settings: Settings, path: Path, actor: str) 
             backlog=backlog,
             via="bundle",
             reported_at=wire.parse_time(m["created_at"]),
+            keep_days=settings.edge.contact_keep_days,
         )
     audit.record(
         session,
@@ -129,14 +130,20 @@ def import_bundle(session: Session, settings: Settings, path: Path, actor: str) 
 def _store_recordings(
     session: Session, settings: Settings, path: Path, agent: Agent, listed: list[dict[str, Any]]
 ) -> tuple[int, int]:
-    """Write the bundle's (verified) segments under the hub's recordings root and index them.
+    """Write the bundle's segments under the hub's recordings root and index them.
 
     The file name is the hub's own (`segment_path` from camera and start), never the member's
-    path; a file already there with the same SHA-256 is left alone, so importing twice writes
+    path. Each copy is hashed as it is written and must be the signed SHA-256 before it takes
+    its place; a file already there with that hash is left alone, so importing twice writes
     nothing. Returns (stored, already there)."""
     if not listed:
         return 0, 0
     cameras = set(session.scalars(select(Camera.id).where(Camera.site_id == agent.site_id)))
+    foreign = sorted({int(r["camera_id"]) for r in listed} - cameras)
+    if foreign:
+        raise BundleError(
+            f"recordings of camera {foreign[0]}, which is not a camera of site {agent.site_id}"
+        )
     root = settings.recordings_dir
     stored = known = 0
     by_member = {r["member"]: r for r in listed}
@@ -146,23 +153,15 @@ def _store_recordings(
             if entry is None:
                 continue
             camera_id = int(entry["camera_id"])
-            if camera_id not in cameras:
-                raise BundleError(
-                    f"recording {member.name}: camera {camera_id} is not of site {agent.site_id}"
-                )
             start, end = wire.parse_time(entry["start"]), wire.parse_time(entry["end"])
             rel = segment_path(camera_id, start)
             target = root / rel
             if target.exists() and sha256_file(target) == entry["sha256"]:
                 known += 1
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                part = target.with_name(target.name + ".import")
                 source = tar.extractfile(member)
                 assert source is not None
-                with part.open("wb") as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
-                part.replace(target)
+                _copy_checked(source, target, entry["sha256"], member.name)
                 stored += 1
             add_segment(
                 session,
@@ -171,3 +170,19 @@ def _store_recordings(
                 ),
             )
     return stored, known
+
+
+def _copy_checked(source: IO[bytes], target: Path, sha256: str, name: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".import")
+    digest = hashlib.sha256()
+    try:
+        with part.open("wb") as out:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise BundleError(f"recording {name} altered: SHA-256 is not the signed one")
+        part.replace(target)
+    finally:
+        part.unlink(missing_ok=True)

@@ -70,16 +70,6 @@ def site_agent(session: Session, site_id: int) -> Agent | None:
     )
 
 
-def covered_seconds(session: Session, camera_id: int, start: datetime, end: datetime) -> float:
-    """Seconds of [start, end) the site's segment index says are recorded."""
-    rows = session.execute(
-        select(EdgeSegment.start, EdgeSegment.end).where(
-            EdgeSegment.camera_id == camera_id, EdgeSegment.start < end, EdgeSegment.end > start
-        )
-    )
-    return sum((min(e, end) - max(s, start)).total_seconds() for s, e in rows)
-
-
 def recorded_ranges(
     session: Session, camera_id: int, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
@@ -126,7 +116,7 @@ def request_clip(
             "its recordings are at the hub: play them or export them directly",
             field="camera_id",
         )
-    if covered_seconds(session, camera.id, start, end) <= 0:
+    if not recorded_ranges(session, camera.id, start, end):
         raise ClipRefused(
             f"the site has reported no recording of camera {camera.id} ({camera.name}) between "
             f"{wire.iso(start)} and {wire.iso(end)}",
@@ -221,9 +211,8 @@ def pending_for(session: Session, agent: Agent) -> list[dict[str, Any]]:
     return [_wire(c) for c in rows]
 
 
-def _agents_clip(session: Session, agent: Agent, clip_id: int, lock: bool = True) -> ClipRequest:
-    q = select(ClipRequest).where(ClipRequest.id == clip_id)
-    clip = session.scalar(q.with_for_update() if lock else q)
+def _agents_clip(session: Session, agent: Agent, clip_id: int) -> ClipRequest:
+    clip = session.scalar(select(ClipRequest).where(ClipRequest.id == clip_id).with_for_update())
     if clip is None:
         raise ClipRefused(f"clip {clip_id} does not exist", status=404)
     camera = session.get(Camera, clip.camera_id)

@@ -22,7 +22,11 @@ from pantau.verdicts.store import dirty_days, local_today, recompute_pairs
 
 log = logging.getLogger(__name__)
 MINUTE = timedelta(minutes=1)
-_lock = threading.Lock()  # two batches of one site must not race for the same verdict row
+_locks: dict[int, threading.Lock] = {}  # per site: two batches of one site must not race
+
+
+def _site_lock(site_id: int) -> threading.Lock:
+    return _locks.setdefault(site_id, threading.Lock())
 
 
 def evaluate_incidents(
@@ -68,7 +72,7 @@ def recompute_days(
     days = set(days)
     today = local_today(rt.settings)
     past = sorted(d for d in days if d < today)
-    with _lock:
+    with _site_lock(site_id):
         evaluate_incidents(rt, site_id, spans or {})
         if not past:
             return 0

@@ -237,3 +237,14 @@ class HealthOut(BaseModel):
     cameras: dict[str, int] = Field(default_factory=dict, description="cameras per live state")
     disk: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+
+
+class AgentBrief(BaseModel):
+    """A site's edge agent as the map and the verdict pages show it (`hub.pending.SiteAgent`)."""
+
+    id: int
+    state: str = Field(description="online | offline_pending | revoked | never")
+    last_contact: datetime | None
+    complete_until: datetime | None = Field(description="The hub has all of the site's data up to")
+    backlog_items: int
+    backlog_oldest: datetime | None

@@ -238,6 +238,7 @@ def hello(body: HelloIn, request: Request, agent: AgentCaller, session: DB) -> d
         version=request.headers.get("x-pantau-agent-version"),
         backlog=body.backlog.model_dump(),
         reported_at=body.agent_time if body.agent_time.tzinfo is not None else None,
+        keep_days=rt.settings.edge.contact_keep_days,
     )
     digest = site_config(session, rt.settings, rt.secrets, agent)["digest"]
     return {
@@ -254,7 +255,12 @@ def hello(body: HelloIn, request: Request, agent: AgentCaller, session: DB) -> d
 def config(request: Request, agent: AgentCaller, session: DB) -> dict[str, Any]:
     """The site's cameras (with credentials), zones, allowed windows and calendar."""
     rt = runtime(request)
-    hub_agents.record_contact(session, agent, version=request.headers.get("x-pantau-agent-version"))
+    hub_agents.record_contact(
+        session,
+        agent,
+        version=request.headers.get("x-pantau-agent-version"),
+        keep_days=rt.settings.edge.contact_keep_days,
+    )
     return site_config(session, rt.settings, rt.secrets, agent)
 
 
@@ -299,6 +305,7 @@ def _commit(
             version=version,
             backlog=payload.get("backlog"),
             reported_at=_sent_at(payload),
+            keep_days=rt.settings.edge.contact_keep_days,
         )
         site_id = agent.site_id
     # Committed: only now is the batch acknowledged.

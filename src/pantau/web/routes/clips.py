@@ -235,19 +235,22 @@ def cancel_clip(clip_id: int, request: Request, scope: Caller, session: DB) -> C
     clip = _visible_clip(session, scope, clip_id, "clip.cancel")
     if scope.role not in REQUESTERS:
         raise Forbidden("clip.cancel", "clip", clip_id)
-    try:
-        hub.cancel(session, runtime(request).settings, clip)
-    except hub.ClipRefused as exc:
-        raise ApiError(exc.status, "conflict", exc.message, exc.field) from None
-    audit.record(
-        session,
-        scope,
-        "clip.cancel",
-        object_type="clip",
-        object_id=clip.id,
-        detail=_detail(clip) | {"bytes_received": clip.bytes_received},
-        ip=client_ip(request),
-    )
+    with hub.lock_for(clip_id):  # not between a chunk's write and its commit
+        session.refresh(clip, with_for_update=True)
+        try:
+            hub.cancel(session, runtime(request).settings, clip)
+        except hub.ClipRefused as exc:
+            raise ApiError(exc.status, "conflict", exc.message, exc.field) from None
+        audit.record(
+            session,
+            scope,
+            "clip.cancel",
+            object_type="clip",
+            object_id=clip.id,
+            detail=_detail(clip) | {"bytes_received": clip.bytes_received},
+            ip=client_ip(request),
+        )
+        session.flush()  # the row stays locked (FOR UPDATE) until the request's commit
     return _out(session, request, clip)
 
 
@@ -391,7 +394,13 @@ def _chunk(
     with transaction(rt.sessions) as session:
         agent = session.get(Agent, agent_id)
         assert agent is not None
-        hub_agents.record_contact(session, agent, nbytes=len(data), transfer_seconds=seconds)
+        hub_agents.record_contact(
+            session,
+            agent,
+            nbytes=len(data),
+            transfer_seconds=seconds,
+            keep_days=rt.settings.edge.contact_keep_days,
+        )
     return answer
 
 

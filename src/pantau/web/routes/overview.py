@@ -53,6 +53,7 @@ from pantau.store.types import utcnow
 from pantau.verdicts.rules import STATUS_LABELS
 from pantau.web.deps import DB, Caller, runtime
 from pantau.web.routes.health import live_state
+from pantau.web.schemas import AgentBrief
 
 router = APIRouter(prefix="/api/overview", tags=["overview"])
 
@@ -335,15 +336,6 @@ class CameraBrief(BaseModel):
     reason: str | None
     since: datetime | None
     last_seen: datetime | None
-
-
-class AgentBrief(BaseModel):
-    id: int
-    state: str = Field(description="online | offline_pending | revoked | never")
-    last_contact: datetime | None
-    complete_until: datetime | None = Field(description="The hub has all of the site's data up to")
-    backlog_items: int
-    backlog_oldest: datetime | None
 
 
 class SiteStateOut(BaseModel):

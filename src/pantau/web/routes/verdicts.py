@@ -47,7 +47,7 @@ from pantau.verdicts.store import (
 from pantau.web.deps import DB, Admin, Caller, client_ip, runtime
 from pantau.web.errors import ApiError, Invalid
 from pantau.web.routes.sites import visible_site
-from pantau.web.schemas import In
+from pantau.web.schemas import AgentBrief, In
 
 router = APIRouter(prefix="/api/verdicts", tags=["verdicts"])
 
@@ -164,26 +164,17 @@ class TimelineOut(BaseModel):
     cameras: list[TimelineCamera]
 
 
-class AgentSyncOut(BaseModel):
-    id: int
-    state: str = Field(description="online | offline_pending | revoked | never")
-    last_contact: datetime | None
-    complete_until: datetime | None
-    backlog_items: int
-    backlog_oldest: datetime | None
-
-
 class DayStatusOut(BaseModel):
     site_id: int
     site_name: str
     day: date
     has_verdict: bool
     pending_sync: bool = Field(description="The site's agent has not yet sent all of this day")
-    agent: AgentSyncOut | None = Field(description="The site's edge agent; null: none")
+    agent: AgentBrief | None = Field(description="The site's edge agent; null: none")
 
 
 class VerdictDetailOut(VerdictOut):
-    agent: AgentSyncOut | None = Field(default=None, description="The site's edge agent")
+    agent: AgentBrief | None = Field(default=None, description="The site's edge agent")
     detail: dict[str, Any]
     evidence: EvidenceOut
     history: list[HistoryOut]
@@ -427,7 +418,7 @@ def _detail(
     agent = site_agents(session, settings, [site.id], utcnow()).get(site.id)
     return VerdictDetailOut(
         **_fields(row, site, settings, agent),
-        agent=AgentSyncOut(**agent.brief()) if agent else None,
+        agent=AgentBrief(**agent.brief()) if agent else None,
         detail=row.detail or {},
         evidence=EvidenceOut(
             first_presence=_presence(
@@ -566,7 +557,7 @@ def get_day_status(
         day=day,
         has_verdict=exists is not None,
         pending_sync=_pending(agent, day, settings),
-        agent=AgentSyncOut(**agent.brief()) if agent else None,
+        agent=AgentBrief(**agent.brief()) if agent else None,
     )
 
 

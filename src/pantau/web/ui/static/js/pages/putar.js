@@ -649,12 +649,19 @@ export async function mount(root, ctx) {
 
   async function loadClips() {
     const camId = st.camId;
-    const clips = await api.get("clips", { camera_id: camId, limit: 20 });
-    if (!st.alive || camId !== st.camId) return;
-    st.clips = clips;
-    showClips();
     clearTimeout(st.clipTimer);
-    if (clips.some((c) => OPEN_CLIP.has(c.state))) st.clipTimer = setTimeout(() => loadClips().catch((e) => console.warn("clips", e)), CLIP_POLL);
+    let loaded = false;
+    try {
+      const clips = await api.get("clips", { camera_id: camId, limit: 20 });
+      if (!st.alive || camId !== st.camId) return;
+      st.clips = clips;
+      loaded = true;
+      showClips();
+    } finally {
+      // A failed poll (a dropped link) tries again; polling stops once no clip is open.
+      const open = !loaded || st.clips.some((c) => OPEN_CLIP.has(c.state));
+      if (st.alive && camId === st.camId && open) st.clipTimer = setTimeout(() => loadClips().catch((e) => console.warn("clips", e)), CLIP_POLL);
+    }
   }
 
   async function requestClip() {
@@ -713,7 +720,8 @@ export async function mount(root, ctx) {
     const [data, incidents, edge] = await Promise.all([
       api.get(`cameras/${st.camId}/timeline`, { from: iso(st.dayStart), to: iso(st.until) }),
       api.get("incidents", { camera_id: st.camId, since: iso(st.dayStart - 6 * HOUR), limit: 1000 }),
-      api.get("clips/availability", { camera_id: st.camId, from: iso(st.dayStart), to: iso(st.until) }),
+      // Only for edge cameras: its failure must not take the hub's own timeline with it.
+      api.get("clips/availability", { camera_id: st.camId, from: iso(st.dayStart), to: iso(st.until) }).catch(() => ({ agent: null })),
     ]);
     if (!st.alive) return false;
     st.data = data;
