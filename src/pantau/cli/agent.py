@@ -19,7 +19,18 @@ from sqlalchemy import select
 
 from pantau import __version__
 from pantau.accounts import audit
-from pantau.cli.common import EXIT_CONFIG, console, fail, open_rt, state
+from pantau.cli.common import (
+    EXIT_CONFIG,
+    CameraOption,
+    FootagePath,
+    JobsOption,
+    SampleFpsOption,
+    StartOption,
+    console,
+    fail,
+    open_rt,
+    state,
+)
 from pantau.config.model import Settings
 from pantau.edge import identity as ident
 from pantau.edge.bundle import BundleError, export
@@ -201,23 +212,11 @@ def run(ctx: typer.Context, directory: DirOption = None) -> None:
 @agent_app.command("analyze")
 def analyze(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="a video file or a folder of one camera's files")],
-    camera: Annotated[int, typer.Option("--camera", help="camera id the footage belongs to")],
-    start: Annotated[
-        datetime | None,
-        typer.Option(
-            help="capture time of the first frame, for a single file without one "
-            "(e.g. 2026-11-30T07:00:00+08:00)"
-        ),
-    ] = None,
-    sample_fps: Annotated[
-        float,
-        typer.Option(min=0.01, max=30, help="frames per second of footage to analyse"),
-    ] = 0.2,
-    jobs: Annotated[
-        int | None,
-        typer.Option(min=1, max=64, help="worker processes [default: one per CPU core]"),
-    ] = None,
+    path: FootagePath,
+    camera: CameraOption,
+    start: StartOption = None,
+    sample_fps: SampleFpsOption = 0.2,
+    jobs: JobsOption = None,
     directory: DirOption = None,
 ) -> None:
     """Analyse recordings at the site into the outbox, resumably, without the hub: the minutes

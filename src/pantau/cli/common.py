@@ -6,8 +6,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -81,3 +82,26 @@ def open_rt(ctx: typer.Context, prepare: bool = True) -> Iterator[Runtime]:
         yield rt
     finally:
         rt.close()
+
+
+# The options both `analyze` commands take, declared once.
+FootagePath = Annotated[Path, typer.Argument(help="a video file or a folder of one camera's files")]
+CameraOption = Annotated[int, typer.Option("--camera", help="camera id the footage belongs to")]
+StartOption = Annotated[
+    datetime | None,
+    typer.Option(
+        help="capture time of the first frame, for a single file without one "
+        "(e.g. 2026-11-30T07:00:00+08:00)"
+    ),
+]
+SampleFpsOption = Annotated[
+    float,
+    typer.Option(
+        min=0.01,
+        max=30,
+        help="frames per second of footage to analyse (0.2 = one every 5 s; live runs 1)",
+    ),
+]
+JobsOption = Annotated[
+    int | None, typer.Option(min=1, max=64, help="worker processes [default: one per CPU core]")
+]

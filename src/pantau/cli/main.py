@@ -23,7 +23,19 @@ from sqlalchemy.engine import make_url
 from pantau import __version__
 from pantau.accounts import audit
 from pantau.accounts.users import UserError, create_user
-from pantau.cli.common import EXIT_DATABASE, CliState, console, fail, open_rt, state
+from pantau.cli.common import (
+    EXIT_DATABASE,
+    CameraOption,
+    CliState,
+    FootagePath,
+    JobsOption,
+    SampleFpsOption,
+    StartOption,
+    console,
+    fail,
+    open_rt,
+    state,
+)
 from pantau.cli.report import report as report_cmd
 from pantau.cli.sim import sim_app
 from pantau.cli.verdicts import verdicts_app
@@ -463,27 +475,11 @@ def main() -> None:
 @app.command()
 def analyze(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="a video file or a folder of one camera's files")],
-    camera: Annotated[int, typer.Option("--camera", help="camera id the footage belongs to")],
-    start: Annotated[
-        datetime | None,
-        typer.Option(
-            help="capture time of the first frame, for a single file without one "
-            "(e.g. 2026-11-30T07:00:00+08:00)"
-        ),
-    ] = None,
-    sample_fps: Annotated[
-        float,
-        typer.Option(
-            min=0.01,
-            max=30,
-            help="frames per second of footage to analyse (0.2 = one every 5 s; live runs 1)",
-        ),
-    ] = 0.2,
-    jobs: Annotated[
-        int | None,
-        typer.Option(min=1, max=64, help="worker processes [default: one per CPU core]"),
-    ] = None,
+    path: FootagePath,
+    camera: CameraOption,
+    start: StartOption = None,
+    sample_fps: SampleFpsOption = 0.2,
+    jobs: JobsOption = None,
 ) -> None:
     """Analyse recordings (carried disk, `pantau sim record`) into observations, resumably."""
     from pantau.cli.analysis import analyse_footage, find_footage
