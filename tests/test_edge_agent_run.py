@@ -12,10 +12,14 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from pantau.config.model import Settings
-from pantau.runtime import open_runtime
 from pantau.store.models import CameraState, EdgeSegment, HealthSample, Observation
-from tests.support.edge import PANTAU, Hub, add_cameras, free_port, wait_for, write_yaml
+from tests.support.edge import (
+    PANTAU,
+    add_cameras,
+    prepare_hub,
+    wait_for,
+    write_yaml,
+)
 
 
 def count(db_url: str, model: Any, camera_id: int) -> int:
@@ -30,16 +34,8 @@ def count(db_url: str, model: Any, camera_id: int) -> int:
 
 def test_agent_runs_the_sites_camera(rtsp_server: Any, tmp_path: Path) -> None:
     server = rtsp_server()
-    data = tmp_path / "hub"
-    db_url = f"sqlite:///{data / 'pantau.db'}"
-    settings = {
-        "data_dir": str(data),
-        "database": {"url": db_url},
-        "server": {"host": "127.0.0.1", "port": free_port()},
-        "ingest": {"enabled": False},  # the hub does not open the site's cameras
-        "log_level": "WARNING",
-    }
-    open_runtime(Settings.model_validate(settings)).close()
+    hub = prepare_hub(tmp_path)  # camera workers off: the hub does not open the site's cameras
+    db_url = hub.db_url
     _, (cam,) = add_cameras(db_url, 1)
     engine = create_engine(db_url)
     with engine.begin() as conn:
@@ -47,12 +43,6 @@ def test_agent_runs_the_sites_camera(rtsp_server: Any, tmp_path: Path) -> None:
             "UPDATE camera SET main_stream = ? WHERE id = ?", (server.url("cam1"), cam)
         )
     engine.dispose()
-    hub = Hub(
-        write_yaml(tmp_path / "hub.yaml", settings),
-        f"http://127.0.0.1:{settings['server']['port']}",
-        db_url,
-        tmp_path / "hub.log",
-    )
     hub.start()
     agent = None
     try:

@@ -42,9 +42,8 @@ from pantau.web.app import create_app
 from tests.conftest import PASSWORD
 from tests.support.edge import (
     PANTAU,
-    Hub,
     add_cameras,
-    free_port,
+    prepare_hub,
     recorded_site,
     sh,
     wait_for,
@@ -455,26 +454,12 @@ def test_clip_request_completes_across_two_link_cuts(
     tmp_path: Path,
     media_dir: Path,
 ) -> None:
-    data = tmp_path / "hub"
-    db_url = f"sqlite:///{data / 'pantau.db'}"
-    port = free_port()
-    settings = {
-        "data_dir": str(data),
-        "database": {"url": db_url},
-        "server": {"host": netns["host_ip"], "port": port},
-        "ingest": {"enabled": False},
-        "log_level": "WARNING",
-    }
-    rt = open_runtime(Settings.model_validate(settings))
+    hub = prepare_hub(tmp_path, netns["host_ip"])
+    db_url = hub.db_url
+    rt = open_runtime(Settings.model_validate(hub.settings))
     with transaction(rt.sessions) as s:
         create_user(s, "operator", PASSWORD, Role.OPERATOR, None)
     rt.close()
-    hub = Hub(
-        write_yaml(tmp_path / "hub.yaml", settings),
-        f"http://{netns['host_ip']}:{port}",
-        db_url,
-        tmp_path / "hub.log",
-    )
     hub.start()
     agent = None
     try:
@@ -596,7 +581,7 @@ def test_clip_request_completes_across_two_link_cuts(
         # The hub's file is the agent's: same SHA-256, and it decodes for the whole range.
         r = httpx.get(f"{hub.url}{final['file']}", headers=key_headers(op), timeout=30)
         assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == final["sha256"]
-        stored = data / "clips" / f"{clip_id}.mp4"
+        stored = tmp_path / "hub" / "clips" / f"{clip_id}.mp4"
         frames, seconds = decoded(stored)
         assert frames > 0 and seconds == pytest.approx(50, abs=2.1), (frames, seconds)
         engine = create_engine(db_url)

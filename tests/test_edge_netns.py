@@ -15,17 +15,14 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from pantau.config.model import Settings
 from pantau.edge.outbox import Outbox
-from pantau.runtime import open_runtime
 from pantau.store.models import Agent, AgentContact, HealthSample, Incident, Observation
 from tests.support.edge import (
     PANTAU,
-    Hub,
     add_cameras,
     agents_incidents,
     fill,
-    free_port,
+    prepare_hub,
     sh,
     wait_for,
     write_yaml,
@@ -33,23 +30,8 @@ from tests.support.edge import (
 
 
 def test_link_cuts_on_a_shaped_link(netns: dict[str, str], tmp_path: Path) -> None:
-    data = tmp_path / "hub"
-    db_url = f"sqlite:///{data / 'pantau.db'}"
-    port = free_port()
-    settings = {
-        "data_dir": str(data),
-        "database": {"url": db_url},
-        "server": {"host": netns["host_ip"], "port": port},
-        "ingest": {"enabled": False},
-        "log_level": "WARNING",
-    }
-    open_runtime(Settings.model_validate(settings)).close()
-    hub = Hub(
-        write_yaml(tmp_path / "hub.yaml", settings),
-        f"http://{netns['host_ip']}:{port}",
-        db_url,
-        tmp_path / "hub.log",
-    )
+    hub = prepare_hub(tmp_path, netns["host_ip"])
+    db_url = hub.db_url
     hub.start()
     agent = None
     try:

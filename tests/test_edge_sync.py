@@ -17,10 +17,8 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from pantau.config.model import Settings
 from pantau.edge.config_cache import ConfigCache
 from pantau.edge.outbox import Outbox
-from pantau.runtime import open_runtime
 from pantau.store.models import (
     Agent,
     AgentContact,
@@ -37,8 +35,8 @@ from tests.support.edge import (
     add_cameras,
     agents_incidents,
     fill,
-    free_port,
     hub_counts,
+    prepare_hub,
     start_agent,
     wait_for,
     write_yaml,
@@ -47,24 +45,7 @@ from tests.support.edge import (
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path, pg: PgDatabases) -> Iterator[Hub]:
-    data = tmp_path / "hub"
-    db_url = pg.new() if request.param == "postgresql" else f"sqlite:///{data / 'pantau.db'}"
-    port = free_port()
-    settings = {
-        "data_dir": str(data),
-        "database": {"url": db_url},
-        "server": {"host": "127.0.0.1", "port": port},
-        "ingest": {"enabled": False},
-        "log_level": "WARNING",
-    }
-    rt = open_runtime(Settings.model_validate(settings))  # migrate and seed before serving
-    rt.close()
-    h = Hub(
-        write_yaml(tmp_path / "hub.yaml", settings),
-        f"http://127.0.0.1:{port}",
-        db_url,
-        tmp_path / "hub.log",
-    )
+    h = prepare_hub(tmp_path, db_url=pg.new() if request.param == "postgresql" else None)
     h.start()
     yield h
     if h.proc is not None and h.proc.poll() is None:

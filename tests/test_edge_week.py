@@ -42,8 +42,7 @@ from pantau.store.models import Camera, CameraState, HealthSample, Incident, Obs
 from pantau.verdicts import VerdictConfig
 from tests.support.edge import (
     PANTAU,
-    Hub,
-    free_port,
+    prepare_hub,
     wait_for,
     write_yaml,
 )
@@ -140,24 +139,13 @@ def test_a_week_offline_then_the_link_returns(
         )
 
     # ---- the hub, with its camera workers on (they must skip the agent's camera)
-    data = tmp_path / "hub"
-    db_url = f"sqlite:///{data / 'pantau.db'}"
-    port = free_port()
-    settings = {
-        "data_dir": str(data),
-        "database": {"url": db_url},
-        "server": {"host": netns["host_ip"], "port": port},
-        "ingest": {"enabled": True, "workers": 1},
-        "edge": {"online_seconds": 15},
-        "log_level": "WARNING",
-    }
-    open_runtime(Settings.model_validate(settings)).close()
-    hub = Hub(
-        write_yaml(tmp_path / "hub.yaml", settings),
-        f"http://{netns['host_ip']}:{port}",
-        db_url,
-        tmp_path / "hub.log",
+    hub = prepare_hub(
+        tmp_path,
+        netns["host_ip"],
+        ingest={"enabled": True, "workers": 1},
+        edge={"online_seconds": 15},
     )
+    db_url = hub.db_url
     hub.start()
     agent_log = tmp_path / "agent.log"
     try:
@@ -335,7 +323,7 @@ def test_a_week_offline_then_the_link_returns(
         assert incidents, "no incident from a week of mornings (the cleaner is there before 07.30)"
         assert all(i.start.astimezone(ZONE).date() in week for i in incidents)
         ids = {i.id for i in incidents}
-        rt = open_runtime(Settings.model_validate(settings), prepare=False)
+        rt = open_runtime(Settings.model_validate(hub.settings), prepare=False)
         try:
             since = datetime.combine(week[0], dtime(0), tzinfo=ZONE).astimezone(UTC)
             with transaction(rt.sessions) as s:

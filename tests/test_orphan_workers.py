@@ -10,9 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pantau.config.model import Settings
-from pantau.runtime import open_runtime
-from tests.support.edge import Hub, free_port, wait_for, write_yaml
+from tests.support.edge import prepare_hub, wait_for
 
 
 def children(pid: int) -> list[int]:
@@ -39,21 +37,7 @@ def alive(pid: int) -> bool:
 
 
 def test_shards_stop_when_the_hub_is_killed(tmp_path: Path) -> None:
-    data = tmp_path / "hub"
-    settings = {
-        "data_dir": str(data),
-        "database": {"url": f"sqlite:///{data / 'pantau.db'}"},
-        "server": {"host": "127.0.0.1", "port": free_port()},
-        "ingest": {"enabled": True, "workers": 2},
-        "log_level": "WARNING",
-    }
-    open_runtime(Settings.model_validate(settings)).close()
-    hub = Hub(
-        write_yaml(tmp_path / "hub.yaml", settings),
-        f"http://127.0.0.1:{settings['server']['port']}",
-        settings["database"]["url"],
-        tmp_path / "hub.log",
-    )
+    hub = prepare_hub(tmp_path, ingest={"enabled": True, "workers": 2})
     hub.start()
     assert hub.proc is not None
     shards: list[int] = []

@@ -13,9 +13,10 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import cv2
 import httpx
@@ -25,10 +26,12 @@ import yaml
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from pantau.config.model import Settings
 from pantau.edge.outbox import Outbox
 from pantau.edge.sink import OutboxSink
 from pantau.incidents.rules import incident_id
 from pantau.pipeline.health import MinuteSample, State
+from pantau.runtime import open_runtime
 from pantau.store.models import Camera, HealthSample, Incident, Observation, Site
 from tests.support.media import make_clip, run
 
@@ -61,6 +64,7 @@ class Hub:
     db_url: str
     log: Path
     proc: subprocess.Popen | None = None
+    settings: dict = field(default_factory=dict)
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -87,6 +91,32 @@ class Hub:
         return subprocess.run(
             [PANTAU, "-c", str(self.config), *args], capture_output=True, text=True, timeout=60
         )
+
+
+def prepare_hub(
+    tmp_path: Path, host: str = "127.0.0.1", db_url: str | None = None, **overrides: Any
+) -> Hub:
+    """A `pantau serve` hub in `tmp_path` (config `hub.yaml`, data `hub/`), its database
+    migrated and seeded, not started. `overrides` replace top-level settings (`ingest`,
+    `edge`, …); the camera workers are off unless `ingest` says otherwise."""
+    data = tmp_path / "hub"
+    db_url = db_url or f"sqlite:///{data / 'pantau.db'}"
+    port = free_port()
+    settings = {
+        "data_dir": str(data),
+        "database": {"url": db_url},
+        "server": {"host": host, "port": port},
+        "ingest": {"enabled": False},
+        "log_level": "WARNING",
+    } | overrides
+    open_runtime(Settings.model_validate(settings)).close()
+    return Hub(
+        write_yaml(tmp_path / "hub.yaml", settings),
+        f"http://{host}:{port}",
+        db_url,
+        tmp_path / "hub.log",
+        settings=settings,
+    )
 
 
 def write_yaml(path: Path, data: dict) -> Path:
