@@ -33,10 +33,12 @@ def _as(client: TestClient, auth: Any, role: str, method: str, url: str, **kw: A
 @pytest.fixture(scope="module")
 def offices(client: TestClient, auth: Any, shared_runtime: Runtime) -> dict[str, int]:
     """Two offices with a camera: Korumba (camat's and lurah's) on time on MON, Kandai (another
-    kecamatan) late; a third in Korumba without any camera."""
+    kecamatan) late; a third in Korumba without any camera. All three are connected, so that
+    a working day's "unknown" says why: no camera, or its camera never reported."""
     out: dict[str, int] = {}
     for key, kel in (("korumba", "74.71.01.1006"), ("kandai", "74.71.02.1009"), ("bare", None)):
         body = {"kind": "kantor_opd", "name": f"Kantor Uji {uuid.uuid4().hex[:8]}"}
+        body["connectivity"] = "connected"
         body["kelurahan_code"] = kel or "74.71.01.1006"
         r = _as(client, auth, "admin", "POST", "/api/sites", json=body)
         assert r.status_code == 201, r.text

@@ -119,7 +119,10 @@ def wall(ui_server: UiServer) -> dict[str, Any]:
     observe(rt, cams["lobby"], minute, 3, True)
     observe(rt, cams["park"], minute, 7, False, source="sim")
     local = down_since + WITA
-    return {"cams": cams, "tag": tag, "down_label": f"{local:%H.%M} WITA"}
+    # Down since yesterday (a run just after midnight WITA) names the day before the time.
+    day = "" if local.date() == (utcnow() + WITA).date() else rf"{local.day} \w+ "
+    note = re.compile(rf"^Mati sejak {day}{local:%H\.%M} WITA$")
+    return {"cams": cams, "tag": tag, "down_note": note}
 
 
 def tile(page: Any, camera_id: int) -> Any:
@@ -168,7 +171,7 @@ def test_wall_tiles_groups_tour_and_live_view(open_ui, ui_server: UiServer, wall
     expect(lobby.locator(".tile-lights.on")).to_have_count(1)
     expect(lobby.locator(".state")).to_have_text("Daring")
     expect(desk.locator(".state")).to_have_text("Mati")
-    expect(desk.locator(".tile-note")).to_have_text(f"Mati sejak {wall['down_label']}")
+    expect(desk.locator(".tile-note")).to_have_text(wall["down_note"])
     selector = f".tile[data-camera='{cams['lobby']}'] img"
     page.wait_for_function(f'document.querySelector("{selector}").naturalWidth > 0')
     # The thumbnail is the small one (tile width), not the 1280 px frame.

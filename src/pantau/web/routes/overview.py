@@ -813,6 +813,8 @@ def build_health(session: Session, settings: Settings, scope: Scope) -> HealthOv
     kec_names, _ = _names(session)
     cams = _cameras(session, [s.id for s in sites])
     ids = [c.id for c, _ in cams]
+    # Health samples cover finished minutes: the one under way would read as downtime.
+    sampled = now.replace(second=0, microsecond=0)
     up = _series(
         session,
         _Source(
@@ -825,7 +827,7 @@ def build_health(session: Session, settings: Settings, scope: Scope) -> HealthOv
         ids,
         days,
         bounds,
-        now,
+        sampled,
     )
     duration = seconds_between(session, Segment.start, Segment.end)
     rec = _series(
@@ -864,10 +866,10 @@ def build_health(session: Session, settings: Settings, scope: Scope) -> HealthOv
                 never_seen=cam.enabled
                 and (st is None or st.last_packet_at is None)
                 and not rec.bytes[cam.id],
-                uptime=_span_shares(up, cam.id, bounds, installed, now),
+                uptime=_span_shares(up, cam.id, bounds, installed, sampled),
                 recorded=_span_shares(rec, cam.id, bounds, installed, now),
                 bytes=int(rec.bytes[cam.id]),
-                days_uptime=_day_shares(up, cam.id, bounds, installed, now),
+                days_uptime=_day_shares(up, cam.id, bounds, installed, sampled),
                 days_recorded=_day_shares(rec, cam.id, bounds, installed, now),
             )
         )

@@ -68,6 +68,14 @@ export function dateTimeLabel(value) {
   return `${dateLabel(value, { day: "numeric", month: "short", year: "numeric" })} ${timeLabel(value)}`;
 }
 
+/** "07.30 WITA" today; on another day the day comes first ("28 Nov 2026 07.30 WITA"). */
+export function momentLabel(value, dayOptions = { day: "numeric", month: "short", year: "numeric" }) {
+  if (!value) return "—";
+  const key = { year: "numeric", month: "2-digit", day: "2-digit" };
+  if (dateLabel(value, key) === dateLabel(new Date(), key)) return timeLabel(value);
+  return `${dateLabel(value, dayOptions)} ${timeLabel(value)}`;
+}
+
 /** The city's local date today as YYYY-MM-DD. */
 export function today() {
   const p = parts(new Date(), { year: "numeric", month: "2-digit", day: "2-digit" });

@@ -189,9 +189,7 @@ export async function mount(root, ctx) {
   function offlineText(cam) {
     if (cam.state === "disabled") return t("dinding.disabled");
     if (!cam.since) return t("dinding.never_connected");
-    const day = fmt.dateLabel(cam.since, { day: "numeric", month: "short" });
-    const sameDay = fmt.dateLabel(cam.since, { year: "numeric", month: "2-digit", day: "2-digit" }) === fmt.dateLabel(new Date(), { year: "numeric", month: "2-digit", day: "2-digit" });
-    return sameDay ? t("dinding.offline_since", { time: fmt.timeLabel(cam.since) }) : t("dinding.offline_since_day", { day, time: fmt.timeLabel(cam.since) });
+    return t("dinding.offline_since", { time: fmt.momentLabel(cam.since, { day: "numeric", month: "short" }) });
   }
 
   function isDown(cam) {

@@ -274,12 +274,6 @@ export function mount(root, ctx) {
     return section;
   }
 
-  /** "07.30 WITA" today, "28 Nov 2026 07.30 WITA" before. */
-  function when(iso) {
-    const day = { day: "numeric", month: "short", year: "numeric" };
-    return fmt.dateLabel(iso, day) === fmt.dateLabel(fmt.today(), day) ? fmt.timeLabel(iso) : fmt.dateTimeLabel(iso);
-  }
-
   /** Hours connected per local day as bars (a full bar: 24 h), so a glance finds the bad days. */
   function hoursStrip(agent) {
     const bw = 18, gap = 3, top = 30;
@@ -350,7 +344,7 @@ export function mount(root, ctx) {
                 { "data-agent": a.id, "data-site": a.site_id, "data-state": a.state },
                 h("td", {}, h("a", { href: `#/peta?site=${a.site_id}` }, a.site || `#${a.site_id}`), h("br"), h("small", { class: "muted" }, a.name)),
                 h("td", {}, h("span", { class: `state state-agent-${a.state}` }, t(`kesehatan.agents.state.${a.state}`))),
-                h("td", {}, a.last_contact_at ? [h("span", { class: "contact" }, when(a.last_contact_at)), h("div", { class: "muted" }, fmt.ago(a.last_contact_at))] : h("span", { class: "muted" }, t("kesehatan.never"))),
+                h("td", {}, a.last_contact_at ? [h("span", { class: "contact" }, fmt.momentLabel(a.last_contact_at)), h("div", { class: "muted" }, fmt.ago(a.last_contact_at))] : h("span", { class: "muted" }, t("kesehatan.never"))),
                 h("td", { class: "backlog" }, backlog(a)),
                 h("td", {}, a.version || "—"),
                 h("td", { class: "num" }, offset(a)),

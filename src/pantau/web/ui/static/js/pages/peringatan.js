@@ -246,12 +246,6 @@ export async function mount(root, ctx) {
     return t("peringatan.days", { n: Math.floor(hours / 24) });
   }
 
-  function when(value) {
-    const day = fmt.dateLabel(value, { year: "numeric", month: "2-digit", day: "2-digit" });
-    const today = fmt.dateLabel(new Date(), { year: "numeric", month: "2-digit", day: "2-digit" });
-    return day === today ? fmt.timeLabel(value) : fmt.dateTimeLabel(value);
-  }
-
   function renderCounts() {
     const all = [...state.items.values()];
     const n = (s) => all.filter((i) => i.state === s).length;
@@ -372,9 +366,9 @@ export async function mount(root, ctx) {
   function card(inc) {
     const fresh = state.fresh.has(inc.id);
     const handled = [];
-    if (inc.acknowledged_by) handled.push(t("peringatan.acked_by", { user: inc.acknowledged_by, time: when(inc.acknowledged_at) }));
+    if (inc.acknowledged_by) handled.push(t("peringatan.acked_by", { user: inc.acknowledged_by, time: fmt.momentLabel(inc.acknowledged_at) }));
     if (inc.assignee) handled.push(t("peringatan.assigned_to", { who: inc.assignee }));
-    if (inc.resolved_by) handled.push(t("peringatan.resolved_by", { user: inc.resolved_by, time: when(inc.resolved_at) }));
+    if (inc.resolved_by) handled.push(t("peringatan.resolved_by", { user: inc.resolved_by, time: fmt.momentLabel(inc.resolved_at) }));
     const detail = detailText(inc);
     return h(
       "article",
@@ -390,7 +384,7 @@ export async function mount(root, ctx) {
           h("span", { class: `state state-${inc.state}` }, t(`peringatan.state.${inc.state}`)),
           fresh ? h("span", { class: "fresh-tag" }, t("peringatan.fresh")) : null,
           simulated(inc) ? h("span", { class: "sim-mark", title: t("peringatan.simulated_hint") }, t("shell.simulated")) : null,
-          h("time", { datetime: inc.start, class: "start" }, when(inc.start)),
+          h("time", { datetime: inc.start, class: "start" }, fmt.momentLabel(inc.start)),
         ),
         h("div", { class: "where" }, h("strong", {}, siteName(inc)), " · ", t("peringatan.camera"), " ", cameraName(inc)),
         h(
@@ -398,7 +392,7 @@ export async function mount(root, ctx) {
           { class: "meta" },
           `${t("peringatan.duration")}: `,
           h("span", { class: "dur", "data-since": inc.start, "data-until": inc.end || "" }, duration(inc.start, inc.end)),
-          inc.end ? ` (${t("peringatan.ended", { time: when(inc.end) })})` : ` · ${t("peringatan.ongoing")}`,
+          inc.end ? ` (${t("peringatan.ended", { time: fmt.momentLabel(inc.end) })})` : ` · ${t("peringatan.ongoing")}`,
           detail ? ` · ${detail}` : "",
         ),
         handled.length ? h("div", { class: "handled" }, handled.join(" · ")) : null,

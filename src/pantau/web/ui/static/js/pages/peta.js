@@ -10,6 +10,7 @@ import { h, clear, ensureCss } from "../dom.js";
 const STATES = ["open", "not_open_yet", "closed", "camera_offline", "not_connected"];
 const THROTTLE_MS = 5000;
 const CLOCK_REFRESH_MS = 60000;
+const WEEKDAY = { weekday: "short", day: "numeric", month: "short" }; // "Sen, 23 Nov 16.00 WITA"
 
 let leafletLoading = null;
 let cleanup = [];
@@ -173,20 +174,13 @@ export async function mount(root, ctx) {
     return site.schedule_rule === "no_hours" ? t("peta.popup.no_hours") : site.schedule_reason;
   }
 
-  /** "14.05 WITA" today, "Sen, 23 Nov 16.00 WITA" on another day. */
-  function moment(iso) {
-    const day = { day: "numeric", month: "short", year: "numeric" };
-    if (fmt.dateLabel(iso, day) === fmt.dateLabel(fmt.today(), day)) return fmt.timeLabel(iso);
-    return `${fmt.dateLabel(iso, { weekday: "short", day: "numeric", month: "short" })} ${fmt.timeLabel(iso)}`;
-  }
-
   function reasonText(site) {
     const vars = { ...(site.reason_vars || {}) };
     if (site.reason_code.startsWith("day_off")) vars.name = dayOff(site);
     if (site.reason_code === "data_pending") {
-      vars.since = vars.since_at ? moment(vars.since_at) : "—";
+      vars.since = vars.since_at ? fmt.momentLabel(vars.since_at, WEEKDAY) : "—";
       if (!vars.complete_until_at) return t("peta.reason.data_pending_none", vars);
-      vars.complete_until = moment(vars.complete_until_at);
+      vars.complete_until = fmt.momentLabel(vars.complete_until_at, WEEKDAY);
     }
     return t(`peta.reason.${site.reason_code}`, vars);
   }
@@ -198,9 +192,9 @@ export async function mount(root, ctx) {
 
   function agentRow(agent) {
     const parts = [h("span", { class: `state state-agent-${agent.state}`, "data-agent-state": agent.state }, t(`peta.agent.${agent.state}`))];
-    if (agent.last_contact) parts.push(" ", t("peta.agent.last_contact", { time: moment(agent.last_contact) }));
-    parts.push(h("br"), agent.complete_until ? t("peta.agent.complete_until", { time: moment(agent.complete_until) }) : t("peta.agent.never_complete"));
-    if (agent.backlog_items) parts.push(h("br"), t("peta.agent.backlog", { n: fmt.number(agent.backlog_items), since: agent.backlog_oldest ? moment(agent.backlog_oldest) : "—" }));
+    if (agent.last_contact) parts.push(" ", t("peta.agent.last_contact", { time: fmt.momentLabel(agent.last_contact, WEEKDAY) }));
+    parts.push(h("br"), agent.complete_until ? t("peta.agent.complete_until", { time: fmt.momentLabel(agent.complete_until, WEEKDAY) }) : t("peta.agent.never_complete"));
+    if (agent.backlog_items) parts.push(h("br"), t("peta.agent.backlog", { n: fmt.number(agent.backlog_items), since: agent.backlog_oldest ? fmt.momentLabel(agent.backlog_oldest, WEEKDAY) : "—" }));
     return h("span", { class: "peta-agent", id: `peta-agent-${agent.id}` }, parts);
   }
 
