@@ -22,6 +22,7 @@ from pantau.runtime import Runtime
 from pantau.store.db import transaction
 from pantau.store.models import (
     Agent,
+    Camera,
     CameraState,
     HealthSample,
     Observation,
@@ -312,6 +313,7 @@ def test_health_shares_per_span_and_day_and_the_not_connected_list(
     now = utcnow().replace(second=0, microsecond=0)
     start = now - timedelta(hours=36)
     with transaction(rt.sessions) as s:
+        s.get(Camera, silent).created_at = start  # installed with the other, never heard from
         s.add(CameraState(camera_id=seen, state="online", since=start, last_packet_at=now))
         # Online the whole time except 6 hours within the last day, half a minute each.
         for i in range(36 * 60):
@@ -338,13 +340,16 @@ def test_health_shares_per_span_and_day_and_the_not_connected_list(
     cams = {c["camera_id"]: c for c in body["cameras"]}
     c = cams[seen]
     # Shares over the server's own clock; 7 d and 30 d over the 36 h since the first sample.
+    # Uptime ends at the server's last finished minute (the health sampler writes whole ones).
     gen = datetime.fromisoformat(body["generated_at"])
+    sampled = gen.replace(second=0, microsecond=0)
     minutes = [start + timedelta(minutes=i) for i in range(36 * 60)]
     gap = (now - timedelta(hours=10), now - timedelta(hours=4))
     day_ago = gen - timedelta(hours=24)
-    online_24h = sum(60 for m in minutes if m >= day_ago and not gap[0] <= m < gap[1])
-    online_all = sum(60 for m in minutes if not gap[0] <= m < gap[1])
-    since_start = (gen - start).total_seconds()
+    up_since = sampled - timedelta(hours=24)
+    online_24h = sum(60 for m in minutes if up_since <= m < sampled and not gap[0] <= m < gap[1])
+    online_all = sum(60 for m in minutes if m < sampled and not gap[0] <= m < gap[1])
+    since_start = (sampled - start).total_seconds()
     assert c["uptime"]["24h"] == pytest.approx(100 * online_24h / 86400, abs=0.006)
     assert 74.8 < c["uptime"]["24h"] <= 75.0
     assert c["uptime"]["7d"] == c["uptime"]["30d"]

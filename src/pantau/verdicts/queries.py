@@ -7,9 +7,7 @@ is the one query that feeds them, for the CLI, the API and the email delivery al
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -18,13 +16,9 @@ from pantau.accounts.scope import Scope as AccessScope
 from pantau.config.model import Settings
 from pantau.store.models import Site, SiteKind, VerdictRow
 from pantau.verdicts.report import Period, Report, Scope, SiteInfo, build_report
-from pantau.verdicts.store import verdict_config
+from pantau.verdicts.store import local_today, verdict_config
 
 OFFICES = (SiteKind.KANTOR_KELURAHAN, SiteKind.KANTOR_KECAMATAN, SiteKind.KANTOR_OPD)
-
-
-def local_today(settings: Settings) -> date:
-    return datetime.now(ZoneInfo(settings.city.timezone)).date()
 
 
 def report_inputs(
