@@ -64,6 +64,12 @@ class AnalyzerSettings:
     persist_similarity: float = (
         0.8  # ... while their patch correlates this well with the last sighting
     )
+    # Once the room has been seen lit and empty, a lost person stays counted for longer, while
+    # their place still differs from that picture: the background coming back proves that they
+    # left, which "unchanged since the last sighting" cannot (docs/analytics-schedule.md).
+    empty_persist_seconds: float = 5400.0
+    empty_similarity: float = 0.85  # place vs empty room: at or above this, it is empty again
+    empty_quiet_seconds: float = 600.0  # "empty" = nobody counted this long, over 2+ full looks
 
 
 BGR_WIDTH, GREY_WIDTH = 640, 320  # the widths the vision functions are tuned for
@@ -172,6 +178,9 @@ class CameraAnalyzer:
         self._seen: list[_Person] = []
         self._last_at: datetime | None = None
         self._barren: list[tuple[Box, datetime]] = []  # (frame pixels, until): looked, nobody
+        self._empty: np.ndarray | None = None  # grey picture of the room lit with nobody in it
+        self._someone_at: datetime | None = None  # when anyone was last counted
+        self._empty_looks = 0  # lit full looks in a row that found and carried nobody
         self.detector_runs = 0
 
     @property
@@ -289,20 +298,35 @@ class CameraAnalyzer:
         """
         grey = frame.grey
         scale = grey.shape[1] / frame.bgr.shape[1]
-        s = self.settings
         out = [_Person(b, _patch(grey, b, scale), frame.at) for b in found]
         for p in self._seen:
             cx, cy = (p.box[0] + p.box[2]) / 2, (p.box[1] + p.box[3]) / 2
             looked = roi is None or (roi[0] <= cx < roi[2] and roi[1] <= cy < roi[3])
             if any(iou(p.box, b) >= 0.3 for b in found):
                 continue  # found again: the fresh sighting replaces it
-            if not looked or (
-                lit
-                and (frame.at - p.confirmed).total_seconds() <= s.persist_seconds
-                and _similar(_patch(grey, p.box, scale), p.patch) >= s.persist_similarity
-            ):
+            if not looked or (lit and self._still_there(p, grey, scale, frame.at)):
                 out.append(p)
+        if out:
+            self._someone_at, self._empty_looks = frame.at, 0
+        elif roi is None:
+            self._empty_looks = self._empty_looks + 1 if lit else 0
+            quiet = self._someone_at is None or (
+                (frame.at - self._someone_at).total_seconds() >= self.settings.empty_quiet_seconds
+            )
+            if self._empty_looks >= 2 and quiet:  # one look that missed everyone is not empty
+                self._empty = grey.astype(np.float32)
         return out
+
+    def _still_there(self, p: _Person, grey: np.ndarray, scale: float, at: datetime) -> bool:
+        s = self.settings
+        age = (at - p.confirmed).total_seconds()
+        now = _patch(grey, p.box, scale)
+        if age <= s.persist_seconds and _similar(now, p.patch) >= s.persist_similarity:
+            return True
+        if self._empty is None or self._empty.shape != grey.shape:
+            return False
+        place = _patch(self._empty, p.box, scale)
+        return age <= s.empty_persist_seconds and _similar(now, place) < s.empty_similarity
 
     def process(self, frame: SampledFrame) -> FrameFacts:
         frame = normalised(frame)
@@ -321,6 +345,7 @@ class CameraAnalyzer:
         look = ""
         if active:
             self._seen = []  # a covered or turned camera sees nobody; tamper is the fact
+            self._empty = None  # and the room it saw empty may no longer be the one in view
             self._last_full = None  # look at everything once the view is back
             self._pending_region = None
         elif self.detector is not None:
