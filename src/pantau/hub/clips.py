@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
 from pantau.edge import items as wire
+from pantau.hub.pending import agent_rank
 from pantau.media.export import sha256_file
 from pantau.store.models import Agent, Camera, ClipRequest, EdgeSegment
 from pantau.store.types import utcnow
@@ -61,13 +62,12 @@ class ClipRefused(Exception):
 
 
 def site_agent(session: Session, site_id: int) -> Agent | None:
-    """The site's current agent (the newest one not revoked)."""
-    return session.scalar(
-        select(Agent)
-        .where(Agent.site_id == site_id, Agent.revoked_at.is_(None))
-        .order_by(Agent.id.desc())
-        .limit(1)
-    )
+    """The site's current agent: not revoked, and the one the hub heard last — the same one
+    the site's state and pending days are read from (hub.pending.site_agents)."""
+    agents = session.scalars(
+        select(Agent).where(Agent.site_id == site_id, Agent.revoked_at.is_(None))
+    ).all()
+    return max(agents, key=agent_rank, default=None)
 
 
 def recorded_ranges(

@@ -49,7 +49,7 @@ class SiteAgent:
         }
 
 
-def _rank(agent: Agent) -> tuple[int, datetime, int]:
+def agent_rank(agent: Agent) -> tuple[int, datetime, int]:
     """A working agent speaks for the site before a revoked one; then the latest heard."""
     heard = agent.last_contact_at or agent.created_at
     return (0 if agent.revoked_at is not None else 1, heard, agent.id)
@@ -64,7 +64,7 @@ def site_agents(
     best: dict[int, Agent] = {}
     for agent in session.scalars(select(Agent).where(Agent.site_id.in_(site_ids))):
         current = best.get(agent.site_id)
-        if current is None or _rank(agent) > _rank(current):
+        if current is None or agent_rank(agent) > agent_rank(current):
             best[agent.site_id] = agent
     return {
         site_id: SiteAgent(
