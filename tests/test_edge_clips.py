@@ -34,6 +34,7 @@ from pantau.edge.identity import Identity
 from pantau.edge.outbox import Outbox
 from pantau.edge.sink import OutboxSink
 from pantau.edge.sync import HubClient, SyncLoop, SyncSettings, SyncStats, TokenBucket
+from pantau.hub.clips import clip_file, expire_clips
 from pantau.runtime import Runtime, open_runtime
 from pantau.store.db import transaction
 from pantau.store.models import AuditEntry, ClipRequest, Incident, Role
@@ -332,6 +333,42 @@ def test_cancel_and_cannot(hub: tuple[TestClient, Runtime], site: dict) -> None:
     # Agent routes refuse people.
     r = client.put(f"/api/agent/clips/{first}/data?offset=0", content=b"x", headers=h)
     assert r.status_code == 401
+
+
+def test_retention_expires_retrieved_clips(hub: tuple[TestClient, Runtime], site: dict) -> None:
+    client, rt = hub
+    key, cam, t0, h = site["key"], site["camera"], site["t0"], site["h"]
+    ready = ask(client, h, cam, t0, t0 + timedelta(seconds=20)).json()["id"]
+    waiting = ask(client, h, cam, t0 + timedelta(seconds=20), t0 + timedelta(seconds=40)).json()
+    data = random.Random(2).randbytes(5000)
+    sha = hashlib.sha256(data).hexdigest()
+    begin = {"bytes": len(data), "sha256": sha, "rate_kbps": 256}
+    client.post(f"/api/agent/clips/{ready}/begin", json=begin, headers=key_headers(key))
+    assert put(client, key, ready, 0, data).json()["offset"] == len(data)
+    r = client.post(
+        f"/api/agent/clips/{ready}/finish",
+        json={"bytes": len(data), "sha256": sha},
+        headers=key_headers(key),
+    )
+    assert r.json()["state"] == "ready"
+    url = client.get(f"/api/clips/{ready}", headers=h).json()["file"]
+    with rt.sessions() as s:
+        path = clip_file(rt.settings, s.get(ClipRequest, ready))
+    assert path is not None and path.read_bytes() == data
+    days = rt.settings.recording.retention_days
+    # Within retention nothing changes; past it the copy goes, the request stays (audit).
+    with transaction(rt.sessions) as s:
+        assert expire_clips(s, rt.settings, t0 + timedelta(days=days - 1)) == 0
+    assert path.is_file()
+    with transaction(rt.sessions) as s:
+        assert expire_clips(s, rt.settings, t0 + timedelta(days=days, minutes=5)) == 2
+    assert not path.exists()
+    for clip_id in (ready, waiting["id"]):
+        got = client.get(f"/api/clips/{clip_id}", headers=h).json()
+        assert got["state"] == "expired" and f"{days:g}-day retention" in got["error"], got
+    r = client.get(url, headers=h)
+    assert r.status_code == 410 and "retention" in r.json()["message"]
+    assert hello(client, key)["clips"] == []  # the site is no longer asked for it
 
 
 # ---- the agent's uploader against the real app -----------------------------------------------

@@ -27,12 +27,13 @@ from pantau.media.export import sha256_file
 from pantau.store.models import Agent, Camera, ClipRequest, EdgeSegment
 from pantau.store.types import utcnow
 
-PENDING, UPLOADING, READY, FAILED, CANCELLED = (
+PENDING, UPLOADING, READY, FAILED, CANCELLED, EXPIRED = (
     "pending",
     "uploading",
     "ready",
     "failed",
     "cancelled",
+    "expired",
 )
 OPEN = (PENDING, UPLOADING)
 MAX_CHUNK = 1024 * 1024
@@ -155,6 +156,29 @@ def cancel(session: Session, settings: Settings, clip: ClipRequest) -> None:
     clip.state = CANCELLED
     clip.updated_at = clip.finished_at = utcnow()
     part_file(settings, clip.id).unlink(missing_ok=True)
+
+
+def expire_clips(session: Session, settings: Settings, now: datetime) -> int:
+    """Delete the hub's copies of footage past the recording retention period.
+
+    A retrieved clip is a copy of a site's recording, so it may not outlive the recording
+    (UU 27/2022: retention is enforced); a request still open for such footage can no longer be
+    delivered either. The row stays, as `expired`, so the audit trail of who asked for what
+    remains. Returns the number of clips expired."""
+    limit = now - timedelta(days=settings.recording.retention_days)
+    clips = session.scalars(
+        select(ClipRequest).where(ClipRequest.end < limit, ClipRequest.state.in_((*OPEN, READY)))
+    ).all()
+    for clip in clips:
+        part_file(settings, clip.id).unlink(missing_ok=True)
+        if (final := clip_file(settings, clip)) is not None:
+            final.unlink(missing_ok=True)
+        clip.state, clip.path = EXPIRED, None
+        clip.error = f"deleted: older than the {settings.recording.retention_days:g}-day retention"
+        clip.updated_at = now
+        clip.finished_at = clip.finished_at or now
+    session.flush()
+    return len(clips)
 
 
 @dataclass

@@ -140,11 +140,16 @@ def _start_services(rt: Runtime, stop: MpEvent) -> list[threading.Thread]:
 
 
 def _retention(rt: Runtime) -> None:
+    from pantau.hub.clips import expire_clips
     from pantau.recordings.retention import enforce
+    from pantau.store.db import transaction
 
     try:
         report = enforce(rt, utcnow())
         log.info("retention: %s", report)
+        with transaction(rt.sessions) as session:
+            if expired := expire_clips(session, rt.settings, utcnow()):
+                log.info("retention: %d retrieved edge clips expired", expired)
     except Exception:
         log.exception("retention run failed")
 

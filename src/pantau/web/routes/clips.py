@@ -63,7 +63,9 @@ class ClipOut(BaseModel):
     end: datetime = Field(alias="to")
     from_local: str
     to_local: str
-    state: str = Field(description="pending, uploading, ready, failed or cancelled")
+    state: str = Field(
+        description="pending, uploading, ready, failed, cancelled or expired (past retention)"
+    )
     requested_by: str
     created_at: datetime
     updated_at: datetime
@@ -271,6 +273,8 @@ def clip_file(
     settings = runtime(request).settings
     clip = _visible_clip(session, scope, clip_id, "recording.clip.playback")
     path = hub.clip_file(settings, clip)
+    if clip.state == hub.EXPIRED:
+        raise ApiError(410, "gone", f"clip {clip_id}: {clip.error}")
     if clip.state != hub.READY or path is None:
         raise ApiError(409, "conflict", f"clip {clip_id} is {clip.state}, not ready yet")
     if not path.is_file():
