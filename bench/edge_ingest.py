@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,10 +35,7 @@ from pantau.hub.ingest import ingest
 from pantau.runtime import open_runtime
 from pantau.store.db import transaction
 from pantau.store.models import Agent, Camera, Site
-
-with warnings.catch_warnings():  # the test modules import starlette's TestClient
-    warnings.simplefilter("ignore")
-    from tests.test_edge_api import obs_item
+from tests.support.edge import obs_item
 
 START = datetime(2026, 11, 16, 16, 0, tzinfo=UTC)
 

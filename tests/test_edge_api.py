@@ -34,6 +34,7 @@ from pantau.store.models import (
 from pantau.store.types import utcnow
 from pantau.web.app import create_app
 from tests.conftest import PASSWORD
+from tests.support.edge import health_item, incident_item, obs_item
 
 TZ = ZoneInfo("Asia/Makassar")
 FACT_TABLES = ("observation", "health_sample", "incident", "edge_segment", "camera_state")
@@ -67,67 +68,6 @@ def enrol_agent(client: TestClient, headers: dict[str, str], site_id: int, tmp: 
     r = client.post("/api/agent/enrol", json=body, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 201, r.text
     return r.json() | {"token": token, "signing_key": key}
-
-
-def obs_item(camera_id: int, minute: datetime, people: int = 1) -> dict[str, Any]:
-    data = {
-        "camera_id": camera_id,
-        "minute": minute,
-        "people_max": people,
-        "people_mean": float(people),
-        "zones": {},
-        "motion_pct": 1.5,
-        "light_level": 120.0,
-        "lights_on": True,
-        "ir_mode": False,
-        "tamper": {},
-        "coverage_seconds": 60.0,
-        "samples": 12,
-        "detector_runs": 1,
-        "source": "live",
-    }
-    return {
-        "key": wire.observation_key(camera_id, minute),
-        "kind": wire.OBSERVATION,
-        "seq": 1,
-        "data": wire.jsonable(data),
-    }
-
-
-def health_item(camera_id: int, minute: datetime) -> dict[str, Any]:
-    data = {
-        "camera_id": camera_id,
-        "minute": minute,
-        "state": "online",
-        "online_seconds": 60.0,
-        "fps": 10.0,
-        "kbps": 900.0,
-        "reconnects": 0,
-        "reason": None,
-    }
-    return {
-        "key": wire.health_key(camera_id, minute),
-        "kind": wire.HEALTH,
-        "seq": 2,
-        "data": wire.jsonable(data),
-    }
-
-
-def incident_item(camera_id: int, inc_id: str, start: datetime, end: datetime | None) -> dict:
-    data = {
-        "id": inc_id,
-        "camera_id": camera_id,
-        "kind": "intrusion",
-        "start": start,
-        "end": end,
-        "detail": {"people_max": 2},
-    }
-    return {
-        "key": wire.incident_key(inc_id),
-        "kind": wire.INCIDENT,
-        "seq": 3,
-        "data": wire.jsonable(data),
-    }
 
 
 def send_batch(client: TestClient, key: str, items: list[dict], backlog: dict | None = None):

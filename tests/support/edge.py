@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
+from pantau.edge import items as wire
 from pantau.edge.outbox import Outbox
 from pantau.edge.sink import OutboxSink
 from pantau.incidents.rules import incident_id
@@ -293,3 +294,67 @@ def recorded_site(root: Path, camera_id: int, t0: datetime, media: Path, seconds
         out.append((start, start + timedelta(seconds=SEGMENT_SECONDS), dest))
     assert len(out) == seconds // SEGMENT_SECONDS
     return out
+
+
+# ---- wire items as an agent sends them -------------------------------------------------------
+
+
+def obs_item(camera_id: int, minute: datetime, people: int = 1) -> dict[str, Any]:
+    data = {
+        "camera_id": camera_id,
+        "minute": minute,
+        "people_max": people,
+        "people_mean": float(people),
+        "zones": {},
+        "motion_pct": 1.5,
+        "light_level": 120.0,
+        "lights_on": True,
+        "ir_mode": False,
+        "tamper": {},
+        "coverage_seconds": 60.0,
+        "samples": 12,
+        "detector_runs": 1,
+        "source": "live",
+    }
+    return {
+        "key": wire.observation_key(camera_id, minute),
+        "kind": wire.OBSERVATION,
+        "seq": 1,
+        "data": wire.jsonable(data),
+    }
+
+
+def health_item(camera_id: int, minute: datetime) -> dict[str, Any]:
+    data = {
+        "camera_id": camera_id,
+        "minute": minute,
+        "state": "online",
+        "online_seconds": 60.0,
+        "fps": 10.0,
+        "kbps": 900.0,
+        "reconnects": 0,
+        "reason": None,
+    }
+    return {
+        "key": wire.health_key(camera_id, minute),
+        "kind": wire.HEALTH,
+        "seq": 2,
+        "data": wire.jsonable(data),
+    }
+
+
+def incident_item(camera_id: int, inc_id: str, start: datetime, end: datetime | None) -> dict:
+    data = {
+        "id": inc_id,
+        "camera_id": camera_id,
+        "kind": "intrusion",
+        "start": start,
+        "end": end,
+        "detail": {"people_max": 2},
+    }
+    return {
+        "key": wire.incident_key(inc_id),
+        "kind": wire.INCIDENT,
+        "seq": 3,
+        "data": wire.jsonable(data),
+    }
