@@ -131,7 +131,7 @@ def record_contact(
     version: str | None = None,
     backlog: dict | None = None,
     via: str = "link",
-    keep_days: float = 400.0,
+    keep_days: float,
     reported_at: datetime | None = None,
 ) -> None:
     """What the hub knows after hearing from the agent; one contact row per minute.
