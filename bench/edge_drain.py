@@ -6,14 +6,19 @@ outbox through `OutboxSink`, starts a `pantau serve` hub, enrols an agent with t
 times one `pantau agent sync --once` under `edge.bandwidth_kbps`. The agent's CPU is the
 child's rusage, less that of a bare `pantau agent status` (interpreter start-up).
 
-    .venv/bin/python bench/edge_drain.py [--days 7] [--cameras 4] [--kbps 1000]
+    .venv/bin/python bench/edge_drain.py [--days 7] [--cameras 4] [--kbps 1000] [--steady 600]
 
-Targets (issue 8): drain ≤ 10 minutes; sync ≤ 2 % of one core at the agent over the drain.
+Then, with `--steady SECONDS`, the steady state of a connected site: a long-running
+`pantau agent sync` while the bench writes what the site's cameras write every minute (one
+observation and one health minute per camera), its CPU read from /proc after its start-up.
+
+Targets (issue 8): drain ≤ 10 minutes; sync adds ≤ 2 % CPU at the agent.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import shutil
@@ -79,8 +84,12 @@ def fill(outbox: Outbox, cameras: list[int], days: int) -> None:
     for cam in cameras:
         for day in range(days):
             minutes = [START + timedelta(days=day, minutes=i) for i in range(1440)]
+            working = (START + timedelta(days=day, hours=8)).weekday() < 5
+            # people only in office hours (07.30-16.00 WITA) of working days: the hub evaluates
+            # the minutes it receives, and people at night would be real intrusions
+            staffed = [working and 450 <= i < 960 for i in range(1440)]
             sink.observations(
-                cam, [observation(rng, cam, m, 0 < i // 60 < 10) for i, m in enumerate(minutes)]
+                cam, [observation(rng, cam, m, staffed[i]) for i, m in enumerate(minutes)]
             )
             sink.health(
                 cam,
@@ -105,12 +114,60 @@ def fill(outbox: Outbox, cameras: list[int], days: int) -> None:
                 sink.snapshot(inc, at, thumbnail(inc, k))
 
 
+def proc_cpu(pid: int) -> float:
+    """utime + stime of a running process (seconds), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def steady(cfg: str, outbox_path: Path, cameras: list[int], seconds: float, db_url: str) -> None:
+    """A connected site in steady state: the sync loop running, the cameras' minutes arriving."""
+    before = hub_counts(db_url)
+    proc = subprocess.Popen(
+        [PANTAU, "-c", cfg, "agent", "sync"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        time.sleep(10)  # interpreter start-up and the first hello are not the steady state
+        if proc.poll() is not None:
+            raise SystemExit(f"agent sync exited ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+        c0, t0 = proc_cpu(proc.pid), time.perf_counter()
+        outbox = Outbox(outbox_path)
+        sink, rng, minutes = OutboxSink(outbox), random.Random(2), 0
+        try:
+            while time.perf_counter() - t0 < seconds:
+                minute = datetime.now(UTC).replace(second=0, microsecond=0)
+                for cam in cameras:
+                    sink.observations(cam, [observation(rng, cam, minute, True)])
+                    sink.health(
+                        cam, [MinuteSample(minute, State.ONLINE, 60.0, 10.0, 850.0, 0, None)]
+                    )
+                minutes += 1
+                time.sleep(max(0.0, min(60.0, seconds - (time.perf_counter() - t0))))
+        finally:
+            outbox.close()
+        cpu, wall = proc_cpu(proc.pid) - c0, time.perf_counter() - t0
+        time.sleep(2)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    after = hub_counts(db_url)
+    print(
+        f"steady state: {len(cameras)} cameras, {minutes} minutes fed over {wall:.0f} s; "
+        f"agent sync CPU {cpu:.2f} s = {100 * cpu / wall:.3f} % of one core "
+        f"(a hello every {Settings().edge.idle_seconds:g} s when idle)"
+    )
+    print(
+        f"hub received {after[0] - before[0]} observations, {after[1] - before[1]} health minutes "
+        f"(fed {minutes * len(cameras)} each)"
+    )
+
+
 def children_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
 
-def run(work: Path, days: int, cameras: int, kbps: float) -> None:
+def run(work: Path, days: int, cameras: int, kbps: float, steady_seconds: float) -> None:
     port = free_port()
     db_url = f"sqlite:///{work / 'hub' / 'pantau.db'}"
     settings = {
@@ -171,6 +228,8 @@ def run(work: Path, days: int, cameras: int, kbps: float) -> None:
             f"hub holds: {obs} observations, {health} health minutes, {incidents} incidents "
             f"(expected {1440 * days * cameras}, {1440 * days * cameras}, {2 * days * cameras})"
         )
+        if steady_seconds > 0:
+            steady(cfg, work / "site" / "agent" / "outbox.db", cams, steady_seconds, db_url)
     finally:
         if hub.proc is not None and hub.proc.poll() is None:
             hub.proc.terminate()
@@ -182,13 +241,16 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=7, help="days of backlog (default 7)")
     ap.add_argument("--cameras", type=int, default=4, help="cameras at the site (default 4)")
     ap.add_argument("--kbps", type=float, default=1000.0, help="agent upload cap (default 1000)")
+    ap.add_argument(
+        "--steady", type=float, default=0.0, help="then measure the steady state for SECONDS"
+    )
     ap.add_argument("--workdir", type=Path, help="kept afterwards; default a temporary dir")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = args.workdir or Path(tempfile.mkdtemp(prefix="pantau-edge-drain-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        run(work, args.days, args.cameras, args.kbps)
+        run(work, args.days, args.cameras, args.kbps, args.steady)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
