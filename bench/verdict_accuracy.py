@@ -1036,7 +1036,18 @@ def main() -> None:
     ap.add_argument(
         "--site", action="append", help="analyse only this office (repeatable); score all"
     )
+    ap.add_argument(
+        "--verdict",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a verdict setting other than the default (repeatable), e.g. activity_motion=0",
+    )
     args = ap.parse_args()
+    try:
+        cfg = VerdictConfig.model_validate(dict(kv.split("=", 1) for kv in args.verdict))
+    except ValueError as exc:
+        raise SystemExit(f"--verdict: {exc}") from exc
     console = Console(width=180)
     n_days = args.days or default_days(args.start)
     days = [args.start + timedelta(days=k) for k in range(n_days)]
@@ -1074,7 +1085,6 @@ def main() -> None:
         console.print("[yellow]warning: the analyzer's sources changed during this run[/]")
 
     # 3. verdicts and scores
-    cfg = VerdictConfig()
     rules = default_city_rules()
     results: list[DayResult] = []
     pending: list[str] = []

@@ -89,6 +89,11 @@ class ObsDay:
             row["lights_on"] = on
         return self
 
+    def motion(self, start: str, end: str, pct: float = 0.02) -> ObsDay:
+        for row in self._each(start, end, None):
+            row["motion_pct"] = pct
+        return self
+
     def down(self, start: str, end: str, cameras: tuple[int, ...] | None = None) -> ObsDay:
         """No rows at all: camera or link down."""
         gone = [
@@ -299,6 +304,63 @@ def test_a_missed_minute_at_the_door_is_bridged() -> None:
     # Three missed minutes are a gap, not a miss: 07.20 is not the arrival.
     gap = ObsDay().people("07.20", "07.21", n=1, lights=False).people("07.25", "16.05")
     assert at(verdict(gap).opened_at) == "07.25"
+
+
+def clerk_unseen_by_the_detector(arrive: str, lights: str, detected: str) -> ObsDay:
+    """A clerk walks in at `arrive` (motion, lights still off), switches the lights on at
+    `lights` and sits at the counter moving a little; the detector first finds anyone at
+    `detected` (docs/verdicts.md, "A clerk the detector does not find")."""
+    return (
+        ObsDay()
+        .motion(arrive, lights, 0.7)
+        .lights(lights, "16.05", True)
+        .motion(lights, "16.05", 0.02)
+        .people(detected, "16.05")
+    )
+
+
+def test_a_clerk_the_detector_misses_opens_the_office_by_their_motion() -> None:
+    obs = clerk_unseen_by_the_detector("07.28", "07.30", "07.45")
+    v = verdict(obs)
+    assert at(v.opened_at) == "07.28" and v.status == "tepat_waktu"
+    assert v.first_presence is not None and at(v.first_presence.minute) == "07.28"
+    assert v.reason.startswith("Buka 07.28 WITA, tepat waktu (jadwal 07.30 WITA)")
+    assert "07.45 WITA" in v.reason  # when the detector found someone: the evidence to check
+    off = verdict(obs, config=VerdictConfig(activity_motion=0))
+    assert at(off.opened_at) == "07.45" and off.status == "terlambat"
+    # Motion below the threshold (sensor noise) is not a person.
+    quiet = verdict(obs, config=VerdictConfig(activity_motion=0.05))
+    assert at(quiet.opened_at) == "07.45"
+
+
+def test_motion_alone_never_opens_an_office() -> None:
+    obs = ObsDay().lights("07.00", "16.05", True).motion("07.00", "16.05", 0.5)
+    v = verdict(obs)
+    assert v.status == "tidak_buka" and v.opened_at is None
+
+
+def test_motion_is_walked_only_while_the_room_is_lit_and_only_so_far() -> None:
+    # The cleaner (lights on) left at 06.50 and switched the lights off; staff came at 07.40.
+    cleaner = ObsDay().people("06.30", "06.50", n=1).motion("06.30", "06.50", 1.0)
+    cleaner.motion("06.50", "06.52", 0.3).people("07.40", "16.05").motion("07.40", "16.05")
+    v = verdict(cleaner)
+    assert at(v.opened_at) == "07.40" and v.late_minutes == 10
+    # Sunlight moving over a lit room from 06.00: at most `activity_reach` minutes of it count.
+    sunny = ObsDay().lights("06.00", "16.05", True).motion("06.00", "16.05", 0.3)
+    sunny.people("09.00", "16.05")
+    v = verdict(sunny)
+    assert at(v.opened_at) == "08.00" and v.status == "terlambat"
+    assert at(verdict(sunny, config=VerdictConfig(activity_reach=10)).opened_at) == "08.50"
+
+
+def test_the_last_clerk_the_detector_loses_closes_the_office_by_their_motion() -> None:
+    obs = ObsDay().people("07.25", "15.40").lights("07.25", "16.02", True)
+    obs.motion("15.40", "16.02", 0.02).motion("16.02", "16.04", 0.5)
+    v = verdict(obs)
+    assert at(v.closed_at) == "16.04" and v.status == "tepat_waktu"
+    assert v.last_presence is not None and at(v.last_presence.minute) == "16.03"
+    off = verdict(obs, config=VerdictConfig(activity_motion=0))
+    assert at(off.closed_at) == "15.40" and off.status == "pulang_cepat"
 
 
 def test_a_separate_presence_never_props_up_the_one_before() -> None:

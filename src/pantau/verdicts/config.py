@@ -58,6 +58,21 @@ class VerdictConfig(Section):
         description="Missed minutes bridged when walking from a sustained presence back to the "
         "arrival (or on to the departure) over minutes with people, lights on or not",
     )
+    activity_motion: float = Field(
+        default=0.005,
+        ge=0,
+        le=100,
+        description="Walking back from a sustained presence to the arrival, a lit minute with "
+        "more than this much motion (% of the picture) counts as someone there the detector "
+        "missed (a clerk sitting still at the counter); 0 turns the walk over motion off",
+    )
+    activity_reach: int = Field(
+        default=60,
+        ge=0,
+        le=240,
+        description="At most this many minutes are walked over motion alone, so motion that "
+        "is not a person (sunlight, a screen) cannot carry an opening back for hours",
+    )
     min_people: int = Field(
         default=1, ge=1, le=50, description="People needed for a staffed minute"
     )

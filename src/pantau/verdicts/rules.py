@@ -12,7 +12,8 @@ are in docs/verdicts.md; the short version:
   `min_present` of `window` minutes, spans at least `min_session` minutes and, on working
   days, overlaps the scheduled hours. Opening = start of the first session, closing = end of
   the last, each stretched over the adjacent minutes with people (the lights go on a minute or
-  two after the first person comes in).
+  two after the first person comes in), then over lit minutes with motion (a clerk sitting
+  still at the counter whom the detector does not find).
 * **Unknown is not late.** Every judgement is made twice: with unseen minutes as empty (what
   was seen) and as staffed (the most favourable reading). A bad status needs both readings to
   agree and the decisive window to be `min_coverage` seen; otherwise `tidak_diketahui`.
@@ -44,7 +45,7 @@ __all__ = [
     "decide_day",
 ]
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 """Bump when the rules change meaning, so stored verdicts computed by older code are found."""
 
 TEPAT_WAKTU = "tepat_waktu"
@@ -270,6 +271,7 @@ class _CamMinute:
     people: float = 0.0
     zones: dict[str, float] = field(default_factory=dict)
     lights_on: bool | None = None
+    motion: float = 0.0
     tampered: bool = False
 
     def merge(self, get: Callable[[str], Any]) -> None:
@@ -280,6 +282,7 @@ class _CamMinute:
             for name, value in zones.items():
                 key = str(name).strip().casefold()
                 self.zones[key] = max(self.zones.get(key, 0.0), _zone_max(value))
+        self.motion = max(self.motion, _number(get("motion_pct")))
         lights = get("lights_on")
         if lights is True or (lights is False and self.lights_on is None):
             self.lights_on = lights  # any "on" wins: one copy saw the lights
@@ -298,7 +301,9 @@ class _Day:
     seen: np.ndarray
     present: np.ndarray  # people in the service area (lights not considered)
     staffed: np.ndarray  # present, and lights not reported off
-    camera: np.ndarray  # lowest camera id with people, -1 if none
+    active: np.ndarray  # motion in a room the camera reports lit
+    moving: np.ndarray  # motion, whatever the lights
+    camera: np.ndarray  # lowest camera id with people, else with motion; -1 if none
     cameras: tuple[int, ...]
     stats: RowStats
 
@@ -353,7 +358,9 @@ def _collect(rows: Iterable[Any], day: date, tz: ZoneInfo, cfg: VerdictConfig) -
     service = {z.casefold() for z in cfg.service_zones}
     min_seen, min_people = cfg.min_seen_seconds, cfg.min_people
     seen, present, staffed = bytearray(n), bytearray(n), bytearray(n)
+    active, moving = bytearray(n), bytearray(n)
     camera = [-1] * n
+    mover = [-1] * n
     used = not_service = 0
     cameras: set[int] = set()
     for (camera_id, i), cm in sorted(merged.items(), key=lambda kv: kv[0]):
@@ -370,6 +377,12 @@ def _collect(rows: Iterable[Any], day: date, tz: ZoneInfo, cfg: VerdictConfig) -
         if cm.tampered or cm.coverage < min_seen:
             continue
         seen[i] = 1
+        if cfg.activity_motion > 0 and cm.motion > cfg.activity_motion:
+            moving[i] = 1
+            if cm.lights_on is True:
+                active[i] = 1
+            if mover[i] < 0:
+                mover[i] = camera_id
         if people >= min_people:
             present[i] = 1
             if camera[i] < 0:
@@ -377,6 +390,7 @@ def _collect(rows: Iterable[Any], day: date, tz: ZoneInfo, cfg: VerdictConfig) -
             if not (cfg.require_lights and cm.lights_on is False):
                 staffed[i] = 1
     stats = RowStats(total, used, duplicates, outside, invalid, not_service)
+    camera = [c if c >= 0 else m for c, m in zip(camera, mover, strict=True)]
     return _Day(
         start,
         n,
@@ -384,6 +398,8 @@ def _collect(rows: Iterable[Any], day: date, tz: ZoneInfo, cfg: VerdictConfig) -
         np.frombuffer(bytes(seen), dtype=bool),
         np.frombuffer(bytes(present), dtype=bool),
         np.frombuffer(bytes(staffed), dtype=bool),
+        np.frombuffer(bytes(active), dtype=bool),
+        np.frombuffer(bytes(moving), dtype=bool),
         np.array(camera, dtype=np.int64),
         tuple(sorted(cameras)),
         stats,
@@ -395,19 +411,58 @@ def _collect(rows: Iterable[Any], day: date, tz: ZoneInfo, cfg: VerdictConfig) -
 
 @dataclass(frozen=True)
 class _Session:
-    start: int  # first minute, stretched back over adjacent minutes with people
+    start: int  # first minute, stretched back over adjacent minutes with people, then motion
     end: int  # exclusive, stretched forward likewise
+    first_people: int  # first minute with people (the start before the walk over motion)
+    last_people: int  # exclusive
+
+
+@dataclass(frozen=True)
+class _Minutes:
+    """What the sessions are found on: one reading of the day (as seen, or favourable)."""
+
+    staffed: np.ndarray
+    present: np.ndarray
+    active: np.ndarray
+    moving: np.ndarray
+
+    @classmethod
+    def seen(cls, d: _Day) -> _Minutes:
+        return cls(d.staffed, d.present, d.active, d.moving)
+
+    @classmethod
+    def favourable(cls, d: _Day) -> _Minutes:
+        unseen = ~d.seen
+        return cls(d.staffed | unseen, d.present | unseen, d.active | unseen, d.moving | unseen)
+
+
+def _edge(m: _Minutes, i: int, limit: int, step: int, cfg: VerdictConfig) -> tuple[int, int]:
+    """(outermost minute with people, outermost minute of the presence), walking from minute
+    `i` towards `limit`: over minutes with people; then over lit minutes with motion, at most
+    `activity_reach` of them; then over the motion of the minute or two before the lights went
+    on (or after they went off)."""
+
+    def bound(i: int, n: int) -> int:
+        return max(limit, i - n) if step < 0 else min(limit, i + n)
+
+    people = _stretch(m.present, i, limit, step, cfg.edge_gap)
+    lit = _stretch(
+        m.present | m.active, people, bound(people, cfg.activity_reach), step, cfg.edge_gap
+    )
+    dark = m.moving & ~m.active
+    edge = _stretch(m.present | dark, lit, bound(lit, cfg.edge_gap + 1), step, cfg.edge_gap)
+    return people, edge
 
 
 def _sessions(
-    staffed: np.ndarray,
-    present: np.ndarray,
+    m: _Minutes,
     lo: int,
     hi: int,
     cfg: VerdictConfig,
     overlap: tuple[int, int] | None,
 ) -> list[_Session]:
     """Sustained staffed presences within [lo, hi), in time order."""
+    staffed = m.staffed
     if hi <= lo:
         return []
     idx = np.flatnonzero(staffed[lo:hi]) + lo
@@ -429,12 +484,9 @@ def _sessions(
             continue
         if overlap is not None and not (t < overlap[1] and u > overlap[0]):
             continue
-        out.append(
-            _Session(
-                _stretch(present, t, lo, -1, cfg.edge_gap),
-                _stretch(present, u - 1, hi - 1, 1, cfg.edge_gap) + 1,
-            )
-        )
+        first, start = _edge(m, t, lo, -1, cfg)
+        last, end = _edge(m, u - 1, hi - 1, 1, cfg)
+        out.append(_Session(start, end + 1, first, last + 1))
     return out
 
 
@@ -497,8 +549,6 @@ def decide_day(
     day = schedule.day
     d = _collect(observations, day, zone, cfg)
     words = _Words(d, tz_label)
-    unseen = ~d.seen
-    staffed_opt, present_opt = d.staffed | unseen, d.present | unseen
 
     base: dict[str, Any] = {
         "day": day,
@@ -519,7 +569,7 @@ def decide_day(
 
     if not schedule.working:
         lo, hi = d.index(cfg.earliest, day), d.index(cfg.latest, day)
-        seen = _sessions(d.staffed, d.present, lo, hi, cfg, None)
+        seen = _sessions(_Minutes.seen(d), lo, hi, cfg, None)
         reason = f"Libur: {schedule.reason}" if schedule.reason else "Libur"
         if seen:
             s, e = seen[0].start, seen[-1].end
@@ -543,8 +593,8 @@ def decide_day(
     lo = min(d.index(cfg.earliest, day), lead_i)
     hi = max(d.index(cfg.latest, day), close_i)
     hours = (open_i, close_i)
-    seen_s = _sessions(d.staffed, d.present, lo, hi, cfg, hours)
-    opt_s = _sessions(staffed_opt, present_opt, lo, hi, cfg, hours)
+    seen_s = _sessions(_Minutes.seen(d), lo, hi, cfg, hours)
+    opt_s = _sessions(_Minutes.favourable(d), lo, hi, cfg, hours)
     opened = seen_s[0].start if seen_s else None
     closed = seen_s[-1].end if seen_s else None
     opened_opt = opt_s[0].start if opt_s else None
@@ -652,6 +702,13 @@ def decide_day(
         elif opened is not None:
             text += f"; petugas pertama terlihat {words.at(opened)}"
         parts.append(text)
+    if opening in (TEPAT_WAKTU, TERLAMBAT, TERLAMBAT_BERAT) and opened is not None:
+        first_people = seen_s[0].first_people
+        if first_people > opened:
+            parts.append(
+                f"ada gerakan sejak {words.at(opened)}, orang pertama terdeteksi "
+                f"{words.at(first_people)}"
+            )
     if closing == TEPAT_WAKTU and closed is not None:
         parts.append(f"tutup {words.at(closed)}")
     elif closing == PULANG_CEPAT and closed is not None:
@@ -667,6 +724,13 @@ def decide_day(
             )
         else:
             parts.append(f"jam tutup tidak diketahui: {words.seen(closing_cov)}")
+    if closing in (TEPAT_WAKTU, PULANG_CEPAT) and closed is not None:
+        last_people = seen_s[-1].last_people
+        if last_people < closed:
+            parts.append(
+                f"orang terakhir terdeteksi {words.at(last_people)}, ada gerakan sampai "
+                f"{words.at(closed)}"
+            )
 
     return Verdict(
         status=status,

@@ -176,6 +176,7 @@ def _load_inputs(
                 Observation.people_max,
                 Observation.zones,
                 Observation.lights_on,
+                Observation.motion_pct,
                 Observation.coverage_seconds,
                 Observation.tamper,
                 Observation.updated_at,
@@ -194,6 +195,7 @@ def _load_inputs(
             r.people_max,
             r.zones,
             r.lights_on,
+            float(r.motion_pct),
             float(r.coverage_seconds),
             r.tamper,
         ]
