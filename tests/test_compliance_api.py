@@ -3,6 +3,8 @@ scopes, corrections seen in the grid, the demo's "simulated" mark, and bad month
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
@@ -338,6 +340,17 @@ def test_days_not_yet_received_from_the_sites_agent_are_pending_until_it_catches
         return row
 
     assert listed()["pending_sync"] is True
+
+    def report_rows() -> dict[str, str]:
+        q = f"/api/reports?period={MON:%Y-%m}&format=csv&view=harian"
+        r = _as(client, auth, "admin", "GET", q + "&scope=kelurahan:74.71.01.1006")
+        assert r.status_code == 200, r.text
+        rows = csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))
+        return {row["Tanggal"]: row["Data lokasi"] for row in rows if row["Kantor"] == body["name"]}
+
+    marks = report_rows()  # the export says what the pages say
+    assert marks[MON.isoformat()] == "menunggu data lokasi"
+    assert marks[(MON - timedelta(days=1)).isoformat()] == ""
     detail = _as(client, auth, "admin", "GET", f"/api/verdicts/{site}/{MON}?timeline=false").json()
     assert detail["pending_sync"] is True and detail["agent"]["id"] == agent_id
     assert detail["agent"]["state"] == "offline_pending" and detail["agent"]["backlog_items"] == 250
@@ -363,6 +376,7 @@ def test_days_not_yet_received_from_the_sites_agent_are_pending_until_it_catches
     assert not any(c["pending_sync"] for c in cells.values())
     assert cells[MON]["status"] == "tepat_waktu"
     assert listed()["pending_sync"] is False
+    assert not any(report_rows().values())
     today = _site(_as(client, auth, "operator", "GET", "/api/compliance/today").json(), site)
     assert today["pending_sync"] is False and today["why"] != "data_pending"
     status = _as(client, auth, "lurah", "GET", f"/api/verdicts/{site}/{tue}/status").json()

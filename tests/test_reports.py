@@ -509,3 +509,39 @@ def test_english_labels_through_the_same_catalogue() -> None:
         "Per kelurahan",
         "Daily",
     ]
+
+
+def test_days_waiting_for_a_sites_data_are_marked_in_every_format() -> None:
+    """An edge site whose agent has not sent Thursday yet: the day is `tidak_diketahui` for
+    now, and every export says it is waiting for the site's data, not simply unseen."""
+    verdicts = week(1, ALPHA)
+    thursday = (MON + timedelta(days=3)).isoformat()
+    for v in verdicts:
+        if v["day"] == thursday:
+            v["pending_sync"] = True
+    r = build_report(verdicts, SITES[:1], WEEK, today=TODAY)
+    alpha = r.site(1)
+    assert [d.isoformat() for d, c in alpha.cells.items() if c.pending] == [thursday]
+    assert alpha.stats.pending == 1 and r.total.stats.pending == 1
+    assert r.to_dict()["total"]["stats"]["pending"] == 1
+
+    rows = list(csv.DictReader(io.StringIO(to_csv(r, "harian"))))
+    marked = {row["Tanggal"]: row["Data lokasi"] for row in rows}
+    assert marked[thursday] == "menunggu data lokasi"
+    assert [d for d, m in marked.items() if m] == [thursday]
+    per_site = list(csv.DictReader(io.StringIO(to_csv(r, "kelurahan"))))
+    assert per_site[0]["Hari menunggu data lokasi"] == "1"
+
+    wb = load_workbook(io.BytesIO(to_xlsx(r)))
+    grid = wb.worksheets[2]
+    values = [c.value for c in grid[2]]
+    assert str(values[2 + 3]).endswith("*"), values  # Thursday: 2 name columns, then days
+    assert sum(str(v).endswith("*") for v in values if v) == 1, values
+    legend = [c.value for row in grid.iter_rows() for c in row if c.value]
+    assert "menunggu data lokasi" in legend
+
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(to_pdf(r))).pages)
+    assert "1 hari menunggu data lokasi" in " ".join(text.split())
+    daily = build_report(verdicts, SITES[:1], thursday, today=TODAY)
+    day_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(to_pdf(daily))).pages)
+    assert "(menunggu data lokasi)" in " ".join(day_text.split())

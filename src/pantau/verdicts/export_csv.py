@@ -59,6 +59,7 @@ def _stats_columns(stats: Callable[[Any], Stats], trend: Callable[[Any], Trend |
         Column("closed_early", "int", s("closed_early")),
         Column("unknown", "int", s("unknown")),
         Column("unknown_seen", "rate", s("unknown_seen_rate")),
+        Column("pending", "int", s("pending")),
         Column("excused", "int", s("excused")),
         Column("rate_raw", "rate", s("on_time_rate")),
         Column("rate_corrected", "rate", s("corrected_rate")),
@@ -122,6 +123,11 @@ def day_columns(lang: str = "id") -> list[Column]:
             lambda row: reason_label(row[1].correction.reason, lang) if row[1].correction else None,
         ),
         Column("correction_note", "text", corr("note")),
+        Column(
+            "pending_day",
+            "text",
+            lambda row: label("pending_mark", lang) if row[1].pending else None,
+        ),
         Column("reason", "text", lambda row: row[1].reason),
     ]
 

@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 from reportlab.lib import colors
@@ -157,11 +158,14 @@ def heatmap_chart(report: Report, lang: str = "id") -> bytes:
     code = {s: i for i, s in enumerate(order)}
     rows = report.sites
     grid = np.full((len(rows), len(report.days)), code["missing"], dtype=np.int16)
+    pending: list[tuple[int, int]] = []
     for r, site in enumerate(rows):
         for j, d in enumerate(report.days):
             cell = site.cells.get(d)
             if cell is not None:
                 grid[r, j] = code[cell.shown_status]
+                if cell.pending:
+                    pending.append((j, r))
     palette = ["#" + STATUS_COLORS[s] for s in STATUS_ORDER] + ["#" + MISSING_COLOR]
     cmap = ListedColormap(palette)
     norm = BoundaryNorm(np.arange(len(order) + 1) - 0.5, len(order))
@@ -187,10 +191,16 @@ def heatmap_chart(report: Report, lang: str = "id") -> bytes:
         if rows[r].site.kecamatan != rows[r - 1].site.kecamatan:
             ax.axhline(r - 0.5, color="#333333", lw=0.8)  # kecamatan boundary
     ax.set_title(label("chart_heatmap", lang), fontsize=11)
-    handles = [
+    handles: list[Any] = [
         Patch(facecolor="#" + STATUS_COLORS[s], edgecolor="#999999", label=status_label(s, lang))
         for s in STATUS_ORDER
     ]
+    if pending:
+        xs, ys = zip(*pending, strict=True)
+        ax.scatter(xs, ys, marker="o", s=6, c="#222222", linewidths=0)
+        handles.append(
+            Line2D([], [], marker="o", ls="", ms=3, c="#222222", label=label("pending_mark", lang))
+        )
     fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.45 / height, 1, 1))
     return _png(fig)
@@ -285,7 +295,10 @@ def _headline(report: Report, lang: str, st: _Styles) -> list[Any]:
             ]
         )
     )
-    return [table, Spacer(1, 2 * mm), Paragraph(label("unknown_note", lang), st.note)]
+    notes = [Paragraph(label("unknown_note", lang), st.note)]
+    if s.pending:
+        notes.append(Paragraph(label("pending_note", lang, n=s.pending), st.note))
+    return [table, Spacer(1, 2 * mm), *notes]
 
 
 def _stats_row(s: Any, lang: str, tz: str) -> list[str]:
@@ -430,6 +443,8 @@ def _day_list(report: Report, lang: str, st: _Styles) -> list[Any]:
             continue
         shown = cell.shown_status
         reason = cell.reason
+        if cell.pending:
+            reason = f"({label('pending_mark', lang)}) {reason}"
         if cell.correction is not None:
             reason = (
                 f"{label('corrections', lang)}: "

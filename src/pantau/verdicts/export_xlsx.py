@@ -42,6 +42,7 @@ _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _FORMATS = {"rate": "0.0%", "minutes": "0.0", "delta": "+0.0;-0.0;0.0", "int": "0"}
 _FILLS = {s: PatternFill("solid", fgColor=c) for s, c in STATUS_COLORS.items()}
 _DARK = {"tidak_buka", "terlambat_berat"}  # white text reads better on these fills
+PENDING_MARK = "*"  # a day the site's agent has not sent in full; explained in the legend
 
 
 def sheet_names(lang: str = "id") -> tuple[str, str, str]:
@@ -141,6 +142,7 @@ def _summary(ws: Worksheet, report: Report, lang: str) -> None:
         ("not_open", st.not_open, "int"),
         ("closed_early", st.closed_early, "int"),
         ("unknown", st.unknown, "int"),
+        ("pending", st.pending, "int"),
         ("excused", st.excused, "int"),
         ("rate_raw", st.on_time_rate, "rate"),
         ("rate_corrected", st.corrected_rate, "rate"),
@@ -259,7 +261,8 @@ def _daily(ws: Worksheet, report: Report, lang: str) -> None:
                 continue
             shown = cell.shown_status
             text = hhmm(cell.opened) if cell.opened is not None and cell.working else None
-            c = ws.cell(row=r, column=j, value=text or STATUS_SHORT[shown])
+            text = text or STATUS_SHORT[shown]
+            c = ws.cell(row=r, column=j, value=f"{text}{PENDING_MARK}" if cell.pending else text)
             c.fill = _FILLS[shown]
             c.alignment = center
             if shown in _DARK:
@@ -273,6 +276,9 @@ def _daily(ws: Worksheet, report: Report, lang: str) -> None:
         if status in _DARK:
             code.font = white
         ws.cell(row=row + i, column=2, value=status_label(status, lang))
+    mark = ws.cell(row=row + len(STATUS_ORDER) + 1, column=3, value=PENDING_MARK)
+    mark.alignment = center
+    ws.cell(row=row + len(STATUS_ORDER) + 1, column=2, value=label("pending_mark", lang))
     _widths(ws, maximum=34)
     for j in range(3, len(days) + 3):
         ws.column_dimensions[get_column_letter(j)].width = 7

@@ -98,6 +98,13 @@ LABELS: dict[str, dict[str, str]] = {
             "Hari 'Tidak diketahui' (kamera atau jaringan mati pada jam buka) tidak dihitung "
             "sebagai terlambat dan tidak masuk perhitungan persentase."
         ),
+        "pending": "Hari menunggu data lokasi",
+        "pending_mark": "menunggu data lokasi",
+        "pending_day": "Data lokasi",
+        "pending_note": (
+            "{n} hari menunggu data lokasi: agen di kantor itu belum mengirim semua datanya "
+            "(tanpa internet atau masih mengirim). Putusannya dihitung ulang saat data tiba."
+        ),
         "corrections": "Koreksi resmi",
         "correction_reason": "Alasan",
         "correction_note": "Catatan",
@@ -201,6 +208,13 @@ LABELS: dict[str, dict[str, str]] = {
         "unknown_note": (
             "'Unknown' days (camera or link down over the opening) are not counted as late "
             "and are left out of the percentages."
+        ),
+        "pending": "Days waiting for site data",
+        "pending_mark": "waiting for site data",
+        "pending_day": "Site data",
+        "pending_note": (
+            "{n} day(s) waiting for site data: the office's agent has not sent all of it yet "
+            "(no internet, or still sending). Their verdicts are recomputed when it arrives."
         ),
         "corrections": "Official corrections",
         "correction_reason": "Reason",

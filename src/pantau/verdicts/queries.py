@@ -7,13 +7,16 @@ is the one query that feeds them, for the CLI, the API and the email delivery al
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from pantau.accounts.scope import Scope as AccessScope
 from pantau.config.model import Settings
+from pantau.hub.pending import pending_day, site_agents, slack
 from pantau.store.models import Site, SiteKind, VerdictRow
 from pantau.verdicts.report import Period, Report, Scope, SiteInfo, build_report
 from pantau.verdicts.store import local_today, verdict_config
@@ -22,10 +25,16 @@ OFFICES = (SiteKind.KANTOR_KELURAHAN, SiteKind.KANTOR_KECAMATAN, SiteKind.KANTOR
 
 
 def report_inputs(
-    session: Session, period: Period, access: AccessScope | None = None
+    session: Session,
+    period: Period,
+    access: AccessScope | None = None,
+    settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], list[SiteInfo]]:
     """Verdicts of `period` and of the one before it (for the trend), with the latest
-    correction of each day inline, and the offices `access` may see (None: all)."""
+    correction of each day inline, and the offices `access` may see (None: all). With
+    `settings`, each day of an edge site whose agent has not sent it in full is marked
+    `pending_sync` (hub.pending: the same answer as the pages and the verdict API)."""
     query = select(Site).where(Site.kind.in_(OFFICES)).options(selectinload(Site.kecamatan))
     if access is not None:
         query = access.filter_sites(query)
@@ -41,9 +50,15 @@ def report_inputs(
         if ids
         else []
     )
+    now = now or datetime.now(UTC)
+    agents = site_agents(session, settings, ids, now) if settings is not None else {}
+    tz = ZoneInfo(settings.city.timezone) if settings is not None else None
     verdicts = []
     for row in rows:
         item = dict(row.detail or {}, site_id=row.site_id, day=row.day.isoformat())
+        agent = agents.get(row.site_id)
+        if agent is not None and settings is not None and tz is not None:
+            item["pending_sync"] = pending_day(agent, row.day, tz, now, slack(settings))
         if row.corrections:
             latest = max(row.corrections, key=lambda c: (c.created_at, c.id))
             item["correction"] = {"reason": latest.reason.value, "note": latest.note}
@@ -72,7 +87,7 @@ def make_report(
     """The report of `scope` over `period`, from what `access` may see (None: everything)."""
     if isinstance(period, str):
         period = Period.parse(period)
-    verdicts, sites = report_inputs(session, period, access)
+    verdicts, sites = report_inputs(session, period, access, settings)
     return build_report(
         verdicts,
         sites,

@@ -299,6 +299,7 @@ class Stats:
     service_seen: int = 0
     unknown_minutes: int = 0
     unknown_seen: int = 0
+    pending: int = 0  # days the site's agent has not yet sent in full (menunggu data lokasi)
     opening_minutes: list[float] = field(default_factory=list)
     late_minutes: list[int] = field(default_factory=list)
 
@@ -372,6 +373,7 @@ class Stats:
             "unknown": self.unknown,
             "excused": self.excused,
             "missing": self.missing,
+            "pending": self.pending,
             "on_time_rate": self.on_time_rate,
             "corrected_rate": self.corrected_rate,
             "avg_open": self.avg_open,
@@ -426,6 +428,7 @@ class DayCell:
     late_minutes: int | None = None
     reason: str = ""
     correction: AppliedCorrection | None = None
+    pending: bool = False  # the site's agent has not yet sent all of this day
 
     @property
     def shown_status(self) -> str:
@@ -689,9 +692,11 @@ def _tally(
             late_minutes=v.get("late_minutes"),
             reason=str(v.get("reason") or ""),
             correction=corr,
+            pending=bool(v.get("pending_sync")),
         )
         cells[sid][day] = cell
         _count(stats[sid], v, cell)
+        stats[sid].pending += cell.pending
     elapsed = sum(1 for d in period.days if d <= last_day)
     for sid, st in stats.items():
         st.missing = elapsed - len(cells[sid])
