@@ -442,8 +442,8 @@ def _edge(m: _Minutes, i: int, limit: int, step: int, cfg: VerdictConfig) -> tup
     `activity_reach` of them; then over the motion of the minute or two before the lights went
     on (or after they went off)."""
 
-    def bound(i: int, n: int) -> int:
-        return max(limit, i - n) if step < 0 else min(limit, i + n)
+    def bound(start: int, n: int) -> int:
+        return max(limit, start - n) if step < 0 else min(limit, start + n)
 
     people = _stretch(m.present, i, limit, step, cfg.edge_gap)
     lit = _stretch(
