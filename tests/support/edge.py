@@ -306,7 +306,7 @@ def obs_item(camera_id: int, minute: datetime, people: int = 1) -> dict[str, Any
         "people_max": people,
         "people_mean": float(people),
         "zones": {},
-        "motion_pct": 1.5,
+        "motion_pct": 1.5 if people else 0.0,  # an empty room is still (docs/verdicts.md)
         "light_level": 120.0,
         "lights_on": True,
         "ir_mode": False,
