@@ -48,7 +48,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stat(pid: int, reaped: bool = False) -> tuple[int, float] | None:
+def proc_stat(pid: int, reaped: bool = False) -> tuple[int, float] | None:
     """(ppid, CPU seconds); `reaped` adds the children it has waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -63,7 +63,7 @@ def _stat(pid: int, reaped: bool = False) -> tuple[int, float] | None:
 def cpu_so_far(root: int) -> float:
     """CPU seconds of the tree since it started (live processes plus reaped children)."""
     cpu = tree_cpu(root)
-    own = _stat(root, reaped=True)
+    own = proc_stat(root, reaped=True)
     return sum(v for p, v in cpu.items() if p != root) + (own[1] if own else 0.0)
 
 
@@ -72,7 +72,7 @@ def tree_cpu(root: int) -> dict[int, float]:
     table = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            st = _stat(int(entry))
+            st = proc_stat(int(entry))
             if st:
                 table[int(entry)] = st
     out, todo = {}, [root]

@@ -18,7 +18,6 @@ Targets (issue 8): drain ≤ 10 minutes; sync adds ≤ 2 % CPU at the agent.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import shutil
@@ -35,6 +34,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.demo_startup import proc_stat
 
 from pantau.config.model import Settings
 from pantau.edge.outbox import Outbox
@@ -91,10 +92,7 @@ def fill(outbox: Outbox, cameras: list[int], days: int) -> None:
             sink.observations(
                 cam, [observation(rng, cam, m, staffed[i]) for i, m in enumerate(minutes)]
             )
-            sink.health(
-                cam,
-                [MinuteSample(m, State.ONLINE, 60.0, 10.0, 850.0, 0, None) for m in minutes],
-            )
+            sink.health(cam, [online(m) for m in minutes])
             for k in range(2):
                 at = START + timedelta(days=day, hours=14 + k)
                 inc = f"b{cam}-{day}-{k}"
@@ -115,9 +113,15 @@ def fill(outbox: Outbox, cameras: list[int], days: int) -> None:
 
 
 def proc_cpu(pid: int) -> float:
-    """utime + stime of a running process (seconds), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stat = proc_stat(pid)
+    if stat is None:
+        raise SystemExit(f"process {pid} is gone")
+    return stat[1]
+
+
+def online(minute: datetime) -> MinuteSample:
+    """A health minute of a camera that streamed all of it."""
+    return MinuteSample(minute, State.ONLINE, 60.0, 10.0, 850.0, 0, None)
 
 
 def steady(cfg: str, outbox_path: Path, cameras: list[int], seconds: float, db_url: str) -> None:
@@ -138,15 +142,13 @@ def steady(cfg: str, outbox_path: Path, cameras: list[int], seconds: float, db_u
                 minute = datetime.now(UTC).replace(second=0, microsecond=0)
                 for cam in cameras:
                     sink.observations(cam, [observation(rng, cam, minute, True)])
-                    sink.health(
-                        cam, [MinuteSample(minute, State.ONLINE, 60.0, 10.0, 850.0, 0, None)]
-                    )
+                    sink.health(cam, [online(minute)])
                 minutes += 1
                 time.sleep(max(0.0, min(60.0, seconds - (time.perf_counter() - t0))))
         finally:
             outbox.close()
         cpu, wall = proc_cpu(proc.pid) - c0, time.perf_counter() - t0
-        time.sleep(2)
+        time.sleep(Settings().edge.idle_seconds + 5)  # the last minutes' round, not counted
     finally:
         proc.terminate()
         proc.wait(30)

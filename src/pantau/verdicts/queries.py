@@ -29,7 +29,6 @@ def report_inputs(
     period: Period,
     access: AccessScope | None = None,
     settings: Settings | None = None,
-    now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], list[SiteInfo]]:
     """Verdicts of `period` and of the one before it (for the trend), with the latest
     correction of each day inline, and the offices `access` may see (None: all). With
@@ -50,14 +49,14 @@ def report_inputs(
         if ids
         else []
     )
-    now = now or datetime.now(UTC)
+    now = datetime.now(UTC)
     agents = site_agents(session, settings, ids, now) if settings is not None else {}
-    tz = ZoneInfo(settings.city.timezone) if settings is not None else None
     verdicts = []
     for row in rows:
         item = dict(row.detail or {}, site_id=row.site_id, day=row.day.isoformat())
         agent = agents.get(row.site_id)
-        if agent is not None and settings is not None and tz is not None:
+        if agent is not None and settings is not None:
+            tz = ZoneInfo(settings.city.timezone)
             item["pending_sync"] = pending_day(agent, row.day, tz, now, slack(settings))
         if row.corrections:
             latest = max(row.corrections, key=lambda c: (c.created_at, c.id))
