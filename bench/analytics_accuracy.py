@@ -24,8 +24,9 @@ against the simulator's ground-truth file (bench/scoring.py; definitions in docs
   outage are not scored.
 - intrusion incidents: recall of ground-truth intruder visits outside office hours, and
   incidents that are not an intruder per camera-week, split by who was really there (guard,
-  cleaner, staff or visitor outside the scheduled hours, or nobody); scored twice, without
-  allowed windows and with the night guard's round (21.45-22.15 WITA) as an allowed window.
+  cleaner, staff or visitor outside the scheduled hours, or nobody); scored three ways: on the
+  scheduled hours alone, with the default office margins (`incidents.hours`, as the hub and
+  the agents run), and with the margins plus the night guard's round (21.45-22.15 WITA).
 - tamper incidents: recall of ground-truth tamper events, kind agreement (cover and blackout
   -> covered, wall -> moved, defocus -> defocused), false tamper incidents.
 - CPU seconds (process time of the analysing worker) and person-detector passes per day.
@@ -83,6 +84,8 @@ from bench.scoring import (
 from rich.console import Console
 from rich.table import Table
 
+from pantau.config.model import Settings
+from pantau.incidents.hours import Margins, expected_predicate
 from pantau.incidents.rules import INTRUSION, TAMPER, detect
 
 # imported here, before the worker processes fork, so every worker runs the same analyzer code
@@ -99,9 +102,9 @@ TZ = "Asia/Makassar"
 CAMERA_ID = 1
 GUARD_WINDOW = (dtime(21, 45), dtime(22, 15))
 VARIANTS = (
-    ("none", "no allowed window"),
-    ("guard", "guard round allowed"),
-    ("margins", "what-if: guard + office margins"),
+    ("strict", "scheduled hours only, no window"),
+    ("margins", "default office margins"),
+    ("guard", "office margins + guard round"),
 )
 RESULTS_FORMAT = 4  # bump when what analyse_day stores changes
 # Rare events on a fixed schedule, per office index: (day offset, local time, kind, minutes).
@@ -313,39 +316,16 @@ class OfficeScore:
     detector_frames: int
 
 
-def calendar_scheduled(zone: ZoneInfo) -> Callable[[datetime], bool]:
-    """Scheduled hours as Pantau knows them: the city calendar (as evaluate_camera does)."""
-    rules = default_city_rules()
-    cache: dict[date, Any] = {}
-
-    def scheduled(at: datetime) -> bool:
-        local = at.astimezone(zone)
-        d = cache.get(local.date())
-        if d is None:
-            d = cache[local.date()] = schedule_for_day(rules, local.date())
-        if not d.working or d.opens is None or d.closes is None:
-            return False
-        return d.opens <= local.time().replace(tzinfo=None) < d.closes
-
-    return scheduled
-
-
-def office_margins(zone: ZoneInfo) -> Callable[[datetime], bool]:
-    """What-if windows: 90 min before opening and 60 min after closing on working days (the
-    cleaner at 06.30, staff arriving early or leaving late), from the city calendar."""
+def calendar_scheduled(zone: ZoneInfo, margins: Margins) -> Callable[[datetime], bool]:
+    """Expected hours as Pantau draws them: the city calendar (as evaluate_camera does), widened
+    by office margins (`incidents.hours`)."""
     rules = default_city_rules()
 
-    def allowed(at: datetime) -> bool:
-        local = at.astimezone(zone)
-        d = schedule_for_day(rules, local.date())
-        if not d.working or d.opens is None or d.closes is None:
-            return False
-        t = local.replace(tzinfo=None)
-        opens = datetime.combine(local.date(), d.opens)
-        closes = datetime.combine(local.date(), d.closes)
-        return opens - timedelta(minutes=90) <= t < closes + timedelta(minutes=60)
+    def hours_of(day: date) -> tuple[dtime, dtime] | None:
+        d = schedule_for_day(rules, day)
+        return (d.opens, d.closes) if d.working and d.opens and d.closes else None
 
-    return allowed
+    return expected_predicate(hours_of, zone.key, margins)
 
 
 def score_office(
@@ -368,22 +348,25 @@ def score_office(
         for m, r in sorted(rows.items())
     ]
     until = (max(rows) + scoring.MINUTE) if rows else datetime.now(ZoneInfo("UTC"))
-    scheduled = calendar_scheduled(zone)
     scored = set(days)
 
     def on_scored_day(events: list[Span]) -> list[Span]:  # the file may hold more days
         return [e for e in events if e.start.astimezone(zone).date() in scored]
 
     intruders, skipped = (on_scored_day(e) for e in scoring.intruder_events(gt, VIEW))
-    margins = office_margins(zone)
-    variants = {
-        "none": lambda _at: False,
-        "guard": lambda at: scoring.in_window(at, zone, *GUARD_WINDOW),
-        "margins": lambda at: scoring.in_window(at, zone, *GUARD_WINDOW) or margins(at),
+
+    def guard(at: datetime) -> bool:
+        return scoring.in_window(at, zone, *GUARD_WINDOW)
+
+    default = Settings().analytics.intrusion_margins.margins()
+    variants = {  # name: (scheduled, allowed)
+        "strict": (calendar_scheduled(zone, Margins(0, 0)), lambda _at: False),
+        "margins": (calendar_scheduled(zone, default), lambda _at: False),
+        "guard": (calendar_scheduled(zone, default), guard),
     }
     intrusion = {}
     tamper_incidents: list[Span] = []
-    for name, allowed in variants.items():
+    for name, (scheduled, allowed) in variants.items():
         specs = detect(obs, scheduled=scheduled, allowed=allowed) if obs else []
         spans = scoring.incident_spans([s for s in specs if s.kind == INTRUSION], until)
         intrusion[name] = scoring.match(intruders, spans)
@@ -571,7 +554,7 @@ def offices_table(scores: list[OfficeScore]) -> Table:
             str(len(s.tamper.false)),
             f"{s.cpu_s / max(len(s.days), 1):.0f}",
         )
-    t.caption = "* intrusion incidents that were not an intruder, guard round allowed"
+    t.caption = "* intrusion incidents that were not an intruder, office margins and guard round"
     return t
 
 

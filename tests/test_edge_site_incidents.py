@@ -20,11 +20,12 @@ from pantau.edge.sink import OutboxSink
 from pantau.hub import agents as hub_agents
 from pantau.hub.siteconfig import site_config
 from pantau.incidents.rules import incident_id
+from pantau.incidents.store import evaluate_camera
 from pantau.media.reader import SampledFrame
 from pantau.pipeline.health import MinuteSample, State
 from pantau.runtime import Runtime
 from pantau.store.db import transaction
-from pantau.store.models import Camera, Site
+from pantau.store.models import Camera, Observation, Site
 from pantau.verdicts.store import local_today
 
 WITA = timedelta(hours=8)
@@ -173,3 +174,50 @@ def test_the_hubs_site_config_drives_the_rules(fresh_runtime: Runtime, tmp_path:
         assert wire.incident_key(incident_id(cam_id, "intrusion", night)) in waiting(box)
     finally:
         box.close()
+
+
+def test_hub_and_agent_draw_the_same_office_margins(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    """Incident ids are shared, so the agent must judge the cleaner at 06.20 and a late clerk
+    at 16.40 as the hub does (no intrusion), and a person at 05.20 or 17.05 likewise (one)."""
+    rt = fresh_runtime
+    with transaction(rt.sessions) as s:
+        site = s.scalar(select(Site).where(Site.slug == "kel-mandonga"))
+        cam = Camera(site=site, name="ruang", purpose="keamanan kantor", main_stream="rtsp://x/s")
+        s.add(cam)
+        issued = hub_agents.create_enrolment(s, site, "admin")
+        agent, _ = hub_agents.enrol(
+            s, issued.token, "a", public_key_b64(signing_key(tmp_path)), "t"
+        )
+        s.flush()
+        cfg = site_config(s, rt.settings, rt.secrets, agent)
+        cam_id = cam.id
+    assert cfg["margins"] == {"before_minutes": 90, "after_minutes": 60}
+    day = next(d["date"] for d in cfg["calendar"] if d["working"] and d["opens"] == "07:30")
+    visits = {"05:20": 10, "06:20": 20, "16:40": 15, "17:05": 10}
+    rows = [
+        obs(local(day, hhmm) + timedelta(minutes=i), 1)
+        for hhmm, minutes in visits.items()
+        for i in range(minutes)
+    ]
+    rows.append(obs(local(day, "18:00")))  # where the data ends: the last visit is over
+    box, sink = setup(tmp_path / "site", cfg)
+    try:
+        sink.observations(cam_id, rows)
+        keys = waiting(box)
+        at_site = {
+            i for i in (k.removeprefix("incident/") for k in keys) if f"incident/{i}" in keys
+        }
+    finally:
+        box.close()
+    with transaction(rt.sessions) as s:
+        for r in rows:
+            s.add(Observation(camera_id=cam_id, minute=r["minute"], people_max=r["people_max"]))
+        s.flush()
+        at_hub = {
+            i.id
+            for i in evaluate_camera(
+                s, rt.settings, cam_id, local(day, "00:00"), local(day, "23:00")
+            )
+        }
+    expected = {incident_id(cam_id, "intrusion", local(day, hhmm)) for hhmm in ("05:20", "17:05")}
+    assert at_hub == expected and at_site == expected

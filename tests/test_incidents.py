@@ -8,7 +8,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +25,7 @@ import pantau.incidents.evaluator as evaluator_module
 from pantau.config.loader import format_loc
 from pantau.incidents.evaluator import IncidentEvaluator
 from pantau.incidents.evidence import Footage, evidence_taker, footage_span
+from pantau.incidents.hours import UNKNOWN, Margins, expected_predicate, widened
 from pantau.incidents.rules import IncidentSpec, detect, incident_id, offline_incidents
 from pantau.incidents.store import evaluate_camera, evaluate_range, upsert_incidents
 from pantau.incidents.windows import AllowedWindow, allowed_predicate, parse_windows
@@ -86,6 +88,50 @@ def test_guard_window_is_allowed() -> None:
 
 def test_office_hours_are_not_intrusion() -> None:
     assert detect(obs(DAY, [3, 3, 3, 3, 0]), scheduled=office) == []
+
+
+def test_office_margins_widen_working_days_only() -> None:
+    """The cleaner at 06.30 and staff until 16.59 are expected; 05.59, 17.00 and any time on a
+    Saturday are not (Monday 30 November 2026, 07.30-16.00 WITA)."""
+    monday, saturday = date(2026, 11, 30), date(2026, 12, 5)
+
+    def hours_of(day: date) -> tuple[dtime, dtime] | None:
+        return (dtime(7, 30), dtime(16)) if day == monday else None
+
+    expected = expected_predicate(hours_of, "Asia/Makassar", Margins(90, 60))
+    wita = timezone(timedelta(hours=8))
+
+    def at(day: date, hh: int, mm: int) -> bool:
+        return expected(datetime.combine(day, dtime(hh, mm), wita).astimezone(UTC))
+
+    assert [at(monday, *t) for t in ((5, 59), (6, 0), (6, 30), (16, 59), (17, 0))] == [
+        False, True, True, True, False,
+    ]  # fmt: skip
+    assert not at(saturday, 6, 30) and not at(saturday, 10, 0)
+    strict = expected_predicate(hours_of, "Asia/Makassar", Margins(0, 0))
+    assert not strict(datetime.combine(monday, dtime(7, 29), wita))
+    assert strict(datetime.combine(monday, dtime(7, 30), wita))
+    # a margin past midnight stops at the day's edge; an unknown day is never an intrusion
+    assert widened(monday, (dtime(1), dtime(23)), Margins(240, 240)) == (
+        datetime(2026, 11, 30), datetime(2026, 12, 1),
+    )  # fmt: skip
+    unknown = expected_predicate(lambda _d: UNKNOWN, "Asia/Makassar", Margins())
+    assert unknown(datetime.combine(saturday, dtime(3), wita))
+
+
+def test_margins_keep_early_staff_and_still_catch_the_night() -> None:
+    monday = date(2026, 11, 30)
+    expected = expected_predicate(
+        lambda d: (dtime(7, 30), dtime(16)) if d == monday else None, "Asia/Makassar", Margins()
+    )
+    early = datetime(2026, 11, 29, 22, 25, tzinfo=UTC)  # Monday 06.25 WITA, the cleaner
+    late = datetime(2026, 11, 30, 8, 50, tzinfo=UTC)  # Monday 16.50 WITA
+    night = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # Monday 17.30 WITA
+    assert detect(obs(early, [1] * 20), scheduled=expected) == []
+    assert detect(obs(late, [1] * 9), scheduled=expected) == []
+    specs = detect(obs(late, [1] * 40), scheduled=expected)  # stays on past 17.00
+    assert [(s.start, s.end) for s in specs] == [(late + 10 * MIN, None)]
+    assert len(detect(obs(night, [1, 1, 1, 0]), scheduled=expected)) == 1
 
 
 def test_tamper_two_minutes_names_the_kind() -> None:

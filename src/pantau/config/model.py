@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from pantau.config.section import Section
+from pantau.incidents.hours import Margins
 from pantau.verdicts.config import VerdictConfig
 from pantau.verdicts.delivery import ReportDeliveryConfig
 
@@ -159,6 +160,17 @@ class IngestConfig(Section):
     workers: int | None = Field(default=None, ge=1, le=64, description="Processes; default: cores")
 
 
+class IntrusionMarginsConfig(Section):
+    """On working days, people this long before opening or after closing are no intrusion
+    (the cleaner, early clerks, staff finishing late; docs/incidents.md). Days off: none."""
+
+    before_opening_minutes: int = Field(default=90, ge=0, le=240)
+    after_closing_minutes: int = Field(default=60, ge=0, le=240)
+
+    def margins(self) -> Margins:
+        return Margins(self.before_opening_minutes, self.after_closing_minutes)
+
+
 class AnalyticsConfig(Section):
     """Presence, light, motion and tamper from the sampled frames (no identification)."""
 
@@ -181,6 +193,7 @@ class AnalyticsConfig(Section):
         description="each evaluation re-reads this much history, so observations that arrive "
         "late (a reconnecting site, an upload) still extend or create incidents",
     )
+    intrusion_margins: IntrusionMarginsConfig = Field(default_factory=IntrusionMarginsConfig)
 
 
 class ReportsConfig(Section):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
 from pantau.demo.minutes import MINUTE, CameraMinutes, camera_minutes
+from pantau.incidents.hours import widened
 from pantau.incidents.rules import detect, offline_incidents
 from pantau.incidents.store import upsert_incidents
 from pantau.incidents.windows import allowed_predicate, stored_windows
@@ -244,14 +245,15 @@ def _scheduled_mask(
     session: Session, site: Site, settings: Settings, m: CameraMinutes
 ) -> np.ndarray:
     tz = ZoneInfo(settings.city.timezone)
+    margins = settings.analytics.intrusion_margins.margins()
     first = m.start.astimezone(tz).date()
     last = m.minute(m.n - 1).astimezone(tz).date()
     mask = np.zeros(m.n, dtype=bool)
     for day in site_days(session, site, first, last):
         if not day.working or day.opens is None or day.closes is None:
             continue
-        a = datetime.combine(day.day, day.opens, tzinfo=tz).astimezone(UTC)
-        b = datetime.combine(day.day, day.closes, tzinfo=tz).astimezone(UTC)
+        span = widened(day.day, (day.opens, day.closes), margins)
+        a, b = (t.replace(tzinfo=tz).astimezone(UTC) for t in span)
         i0 = max(0, int(-(-(a - m.start).total_seconds() // 60)))
         i1 = min(m.n, int(-(-(b - m.start).total_seconds() // 60)))
         if i1 > i0:

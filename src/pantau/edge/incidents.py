@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pantau.edge.config_cache import ConfigCache
+from pantau.incidents.hours import UNKNOWN, Margins, expected_predicate
 from pantau.incidents.rules import CAMERA_OFFLINE, IncidentSpec, detect, offline_incidents
 from pantau.incidents.windows import allowed_predicate, stored_windows
 from pantau.media.reader import SampledFrame
@@ -92,12 +92,12 @@ class SiteIncidents:
             return []
         obs = sorted(self._obs.get(camera_id, {}).values(), key=lambda o: o.minute)
         samples = sorted(self._health.get(camera_id, {}).values(), key=lambda s: s.minute)
-        tz = ZoneInfo(config.get("timezone", "Asia/Makassar"))
+        tz = config.get("timezone", "Asia/Makassar")
         windows = stored_windows((config.get("site") or {}).get("allowed_windows"))
         specs = offline_incidents(samples)
         if obs:
             specs += detect(
-                obs, scheduled=_scheduled(config, tz), allowed=allowed_predicate(windows, tz.key)
+                obs, scheduled=_scheduled(config, tz), allowed=allowed_predicate(windows, tz)
             )
         found = [self._finding(s) for s in specs]
         self._prune(camera_id, specs)
@@ -148,7 +148,8 @@ class SiteIncidents:
             self._sent = {k: v for k, v in self._sent.items() if k in live}
 
 
-def _scheduled(config: dict[str, Any], tz: ZoneInfo) -> Callable[[datetime], bool]:
+def _scheduled(config: dict[str, Any], timezone: str) -> Callable[[datetime], bool]:
+    """The hub's line between expected and intrusion, from the cached calendar and margins."""
     days: dict[date, tuple[time, time] | None] = {}
     for d in config.get("calendar", []):
         day = date.fromisoformat(d["date"])
@@ -157,11 +158,7 @@ def _scheduled(config: dict[str, Any], tz: ZoneInfo) -> Callable[[datetime], boo
         else:
             days[day] = None
 
-    def scheduled(minute: datetime) -> bool:
-        local = minute.astimezone(tz)
-        if local.date() not in days:
-            return True  # past the cached calendar: not ours to call an intrusion
-        hours = days[local.date()]
-        return hours is not None and hours[0] <= local.time().replace(tzinfo=None) < hours[1]
+    def hours_of(day: date) -> tuple[time, time] | object | None:
+        return days.get(day, UNKNOWN)  # past the cached calendar: not ours to call
 
-    return scheduled
+    return expected_predicate(hours_of, timezone, Margins.from_json(config.get("margins")))

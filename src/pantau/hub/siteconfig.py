@@ -1,5 +1,6 @@
-"""What an agent needs to run its site: cameras (with credentials), zones, allowed windows and
-the resolved work calendar. The hub is the source of truth; the agent caches the last one."""
+"""What an agent needs to run its site: cameras (with credentials), zones, allowed windows,
+the resolved work calendar and the intrusion margins (`incidents/hours.py`).
+The hub is the source of truth; the agent caches the last one."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ def site_config(
         "timezone_label": settings.city.timezone_label,
         "cameras": cameras,
         "calendar": [_day(d) for d in days],
+        "margins": settings.analytics.intrusion_margins.margins().as_json(),
     }
     body["digest"] = hashlib.sha256(
         json.dumps(body, sort_keys=True, default=str).encode()

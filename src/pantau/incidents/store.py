@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
 from pantau.incidents.evidence import Evidence, EvidenceFor, Footage, evidence_taker
+from pantau.incidents.hours import expected_predicate
 from pantau.incidents.rules import IncidentSpec, detect, offline_incidents
 from pantau.incidents.windows import allowed_predicate, stored_windows
-from pantau.registry.calendar import DaySchedule
 from pantau.registry.schedule import site_day
 from pantau.store.models import Camera, HealthSample, Incident, Observation
 
@@ -91,20 +90,16 @@ def upsert_incidents(
     return out
 
 
-def _scheduled(session: Session, camera: Camera, timezone: str) -> Callable[[datetime], bool]:
-    tz = ZoneInfo(timezone)
-    days: dict[date, DaySchedule] = {}
+def _scheduled(session: Session, camera: Camera, settings: Settings) -> Callable[[datetime], bool]:
+    def hours_of(day: date) -> tuple[time, time] | None:
+        d = site_day(session, camera.site, day)
+        if not d.working or d.opens is None or d.closes is None:
+            return None
+        return d.opens, d.closes
 
-    def scheduled(minute: datetime) -> bool:
-        local = minute.astimezone(tz)
-        day = days.get(local.date())
-        if day is None:
-            day = days[local.date()] = site_day(session, camera.site, local.date())
-        if not day.working or day.opens is None or day.closes is None:
-            return False
-        return day.opens <= local.time().replace(tzinfo=None) < day.closes
-
-    return scheduled
+    return expected_predicate(
+        hours_of, settings.city.timezone, settings.analytics.intrusion_margins.margins()
+    )
 
 
 def _window_start(session: Session, camera_id: int, since: datetime) -> datetime:
@@ -164,9 +159,7 @@ def evaluate_camera(
         .where(HealthSample.minute >= start, HealthSample.minute < end)
         .order_by(HealthSample.minute)
     ).all()
-    specs = detect(
-        observations, scheduled=_scheduled(session, camera, settings.city.timezone), allowed=allowed
-    )
+    specs = detect(observations, scheduled=_scheduled(session, camera, settings), allowed=allowed)
     specs += offline_incidents(samples)
     specs = [s for s in specs if s.start < until and (s.last or s.start) >= since - GAP]
     return upsert_incidents(session, specs, evidence_taker(session, settings, camera_id, footage))
