@@ -70,6 +70,13 @@ class AnalyzerSettings:
     empty_persist_seconds: float = 5400.0
     empty_similarity: float = 0.85  # place vs empty room: at or above this, it is empty again
     empty_quiet_seconds: float = 600.0  # "empty" = nobody counted this long, over 2+ full looks
+    # A person lost while the room keeps moving is still there, walking or working where the
+    # model cannot find them (the cleaner behind the counter, lamps off): the last one seen is
+    # carried while motion goes on, for at most this long after their last sighting, in
+    # colour pictures only (docs/analytics-schedule.md, "People the detector loses").
+    moving_carry_seconds: float = 600.0
+    moving_motion: float = 0.001  # a frame with this much motion (fraction of it) is moving
+    moving_memory_seconds: float = 5.0  # ... and the room counts as moving this long after
 
 
 BGR_WIDTH, GREY_WIDTH = 640, 320  # the widths the vision functions are tuned for
@@ -181,6 +188,9 @@ class CameraAnalyzer:
         self._empty: np.ndarray | None = None  # grey picture of the room lit with nobody in it
         self._someone_at: datetime | None = None  # when anyone was last counted
         self._empty_looks = 0  # lit full looks in a row that found and carried nobody
+        self._moving_at: datetime | None = None  # last colour frame with motion
+        self._lost: _Person | None = None  # the last person seen, while a carry may bring them back
+        self._carried = False  # the count rests on the moving carry: look again when it stops
         self.detector_runs = 0
 
     @property
@@ -216,7 +226,9 @@ class CameraAnalyzer:
         if motion.lighting_change or self._last_full is None or at < self._last_full or gap:
             return "full", None  # also after a gap: nothing follows from the frame before
         beat = s.heartbeat_seconds if self._people else s.empty_heartbeat_seconds
-        if (at - self._last_full).total_seconds() >= beat:
+        if (at - self._last_full).total_seconds() >= beat or (
+            self._carried and not self._moving(at)
+        ):
             return "heartbeat", None
         gh, gw = frame.grey.shape[:2]
         h, w = frame.bgr.shape[:2]
@@ -306,6 +318,18 @@ class CameraAnalyzer:
                 continue  # found again: the fresh sighting replaces it
             if not looked or (lit and self._still_there(p, grey, scale, frame.at)):
                 out.append(p)
+        self._carried = False
+        if out:
+            self._lost = None
+        else:  # the last one seen, kept for a while: they may be moving where the model is blind
+            lost = max(self._seen, key=lambda p: p.confirmed, default=self._lost)
+            recent = lost is not None and (
+                (frame.at - lost.confirmed).total_seconds() <= self.settings.moving_carry_seconds
+            )
+            self._lost = lost if recent else None
+            if self._lost is not None and self._moving(frame.at):
+                out.append(self._lost)
+                self._carried = True
         if out:
             self._someone_at, self._empty_looks = frame.at, 0
         elif roi is None:
@@ -316,6 +340,12 @@ class CameraAnalyzer:
             if self._empty_looks >= 2 and quiet:  # one look that missed everyone is not empty
                 self._empty = grey.astype(np.float32)
         return out
+
+    def _moving(self, at: datetime) -> bool:
+        """Whether the room moved lately; a room that stopped moving lets a lost person go."""
+        if self._moving_at is None:
+            return False
+        return 0 <= (at - self._moving_at).total_seconds() <= self.settings.moving_memory_seconds
 
     def _still_there(self, p: _Person, grey: np.ndarray, scale: float, at: datetime) -> bool:
         s = self.settings
@@ -337,6 +367,10 @@ class CameraAnalyzer:
         if ir is None:
             ir = bool(is_monochrome(frame.bgr))
         light = self.light.update(frame.grey, at, bgr=frame.bgr, infrared=ir)
+        if ir:
+            self._moving_at = None  # at night only fresh detections count
+        elif motion.fraction >= self.settings.moving_motion and not motion.lighting_change:
+            self._moving_at = at
         active = {
             kind: flag.confidence
             for kind in TAMPER_KINDS
@@ -345,6 +379,7 @@ class CameraAnalyzer:
         look = ""
         if active:
             self._seen = []  # a covered or turned camera sees nobody; tamper is the fact
+            self._lost, self._carried = None, False
             self._empty = None  # and the room it saw empty may no longer be the one in view
             self._last_full = None  # look at everything once the view is back
             self._pending_region = None
