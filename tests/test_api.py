@@ -362,7 +362,12 @@ def test_site_crud(api: Api, shared_runtime: Runtime) -> None:
 def test_site_allowed_windows(api: Api, shared_runtime: Runtime) -> None:
     site = new_site(api)
     url = f"/api/sites/{site['id']}/allowed-windows"
-    assert ok(api("GET", url)) == {"site_id": site["id"], "timezone": "WITA", "windows": []}
+    assert ok(api("GET", url)) == {
+        "site_id": site["id"],
+        "timezone": "WITA",
+        "windows": [],
+        "margins": {"before_minutes": 90, "after_minutes": 60},
+    }
     before = last_audit_id(shared_runtime)
     windows = [
         {"days": None, "from": "21:45", "to": "22.15", "note": "ronda satpam"},

@@ -206,6 +206,9 @@ def test_sites_geojson_upload_refused_then_imported_and_a_site_edited(
     page.select_option("#site-form select[name='connectivity']", "connected")
     page.click("#site-save")
     expect(row).to_contain_text("Terhubung")
+    expect(page.locator("#site-margins")).to_contain_text(
+        "90 menit sebelum jam buka dan 60 menit setelah jam tutup"
+    )
     page.click("#site-windows button:has-text('+ Jendela')")
     page.locator("#site-windows .window-row input.time").nth(0).fill("21.45")
     page.locator("#site-windows .window-row input.time").nth(1).fill("22.15")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from pantau.accounts import audit
 from pantau.accounts.scope import Scope
+from pantau.config.model import Settings
 from pantau.incidents.windows import WindowsIn, stored_windows
 from pantau.registry.calendar import HARI, CalendarError, format_hhmm
 from pantau.registry.codes import (
@@ -271,15 +272,30 @@ class WindowOut(BaseModel):
     note: str
 
 
+class MarginsOut(BaseModel):
+    before_minutes: int = Field(description="Before the scheduled opening, on working days")
+    after_minutes: int = Field(description="After the scheduled closing, on working days")
+
+
 class WindowsOut(BaseModel):
     site_id: int
     timezone: str = Field(description='Label of the local time the windows are in, e.g. "WITA"')
     windows: list[WindowOut]
+    margins: MarginsOut = Field(
+        description="City-wide office margins, also no intrusion (analytics.intrusion_margins)"
+    )
 
 
-def _windows_out(site: Site, label: str) -> WindowsOut:
+def _windows_out(site: Site, settings: Settings) -> WindowsOut:
     windows = [w.as_json() for w in stored_windows(site.allowed_windows)]
-    return WindowsOut.model_validate({"site_id": site.id, "timezone": label, "windows": windows})
+    return WindowsOut.model_validate(
+        {
+            "site_id": site.id,
+            "timezone": settings.city.timezone_label,
+            "windows": windows,
+            "margins": settings.analytics.intrusion_margins.margins().as_json(),
+        }
+    )
 
 
 @router.get("/sites/{site_id}/allowed-windows", response_model=WindowsOut)
@@ -287,7 +303,7 @@ def get_allowed_windows(site_id: int, request: Request, scope: Caller, session: 
     """When people are expected outside office hours (a guard's round, a cleaner's slot):
     no intrusion is raised for those minutes."""
     site = visible_site(session, scope, site_id, "site.allowed_windows.read")
-    return _windows_out(site, runtime(request).settings.city.timezone_label)
+    return _windows_out(site, runtime(request).settings)
 
 
 @router.put("/sites/{site_id}/allowed-windows", response_model=WindowsOut)
@@ -313,4 +329,4 @@ def put_allowed_windows(
         detail={"before": before, "after": site.allowed_windows},
         ip=client_ip(request),
     )
-    return _windows_out(site, runtime(request).settings.city.timezone_label)
+    return _windows_out(site, runtime(request).settings)

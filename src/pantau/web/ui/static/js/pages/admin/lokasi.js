@@ -182,6 +182,7 @@ export async function mount(root, ctx) {
       showError(holder, error, t("admin.load_failed"));
       return;
     }
+    holder.append(h("p", { class: "muted small", id: "site-margins" }, t("admin.windows.margins", { before: data.margins.before_minutes, after: data.margins.after_minutes })));
     const addRow = (w = { days: null, from: "", to: "", note: "" }) => {
       const days = DAYS.map((d) => h("label", { class: "chip" }, h("input", { type: "checkbox", value: d, checked: !!w.days?.includes(d) }), t(`admin.day.${d}`)));
       const row = h(
