@@ -59,7 +59,6 @@ from datetime import time as dtime
 from multiprocessing import Manager
 from pathlib import Path
 from statistics import median
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,7 +85,7 @@ from rich.table import Table
 
 from pantau.config.model import Settings
 from pantau.incidents.hours import Margins, expected_predicate
-from pantau.incidents.rules import INTRUSION, TAMPER, detect
+from pantau.incidents.rules import INTRUSION, TAMPER, MinuteFacts, detect
 
 # imported here, before the worker processes fork, so every worker runs the same analyzer code
 # as the one whose sources named the results folder, even if those files change during a run
@@ -341,12 +340,7 @@ def score_office(
     )
     presence, misses = scoring.score_presence(truths, {m: r["people_max"] for m, r in rows.items()})
 
-    obs = [
-        SimpleNamespace(
-            camera_id=CAMERA_ID, minute=m, people_max=r["people_max"], tamper=r["tamper"]
-        )
-        for m, r in sorted(rows.items())
-    ]
+    obs = [MinuteFacts.of(CAMERA_ID, r) for _m, r in sorted(rows.items())]
     until = (max(rows) + scoring.MINUTE) if rows else datetime.now(ZoneInfo("UTC"))
     scored = set(days)
 

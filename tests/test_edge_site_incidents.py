@@ -178,7 +178,8 @@ def test_the_hubs_site_config_drives_the_rules(fresh_runtime: Runtime, tmp_path:
 
 def test_hub_and_agent_draw_the_same_office_margins(fresh_runtime: Runtime, tmp_path: Path) -> None:
     """Incident ids are shared, so the agent must judge the cleaner at 06.20 and a late clerk
-    at 16.40 as the hub does (no intrusion), and a person at 05.20 or 17.05 likewise (one)."""
+    at 16.40 as the hub does (no intrusion), and a person at 05.20 or 17.05, or motion in the
+    dark at 02.00, likewise (one each)."""
     rt = fresh_runtime
     with transaction(rt.sessions) as s:
         site = s.scalar(select(Site).where(Site.slug == "kel-mandonga"))
@@ -199,6 +200,11 @@ def test_hub_and_agent_draw_the_same_office_margins(fresh_runtime: Runtime, tmp_
         for hhmm, minutes in visits.items()
         for i in range(minutes)
     ]
+    # 02.00: someone moves in the dark room and the detector never finds them (infrared)
+    rows += [
+        {**obs(local(day, "02:00") + timedelta(minutes=i)), "motion_pct": 0.8, "ir_mode": True}
+        for i in range(4)
+    ]
     rows.append(obs(local(day, "18:00")))  # where the data ends: the last visit is over
     box, sink = setup(tmp_path / "site", cfg)
     try:
@@ -211,7 +217,15 @@ def test_hub_and_agent_draw_the_same_office_margins(fresh_runtime: Runtime, tmp_
         box.close()
     with transaction(rt.sessions) as s:
         for r in rows:
-            s.add(Observation(camera_id=cam_id, minute=r["minute"], people_max=r["people_max"]))
+            s.add(
+                Observation(
+                    camera_id=cam_id,
+                    minute=r["minute"],
+                    people_max=r["people_max"],
+                    motion_pct=r.get("motion_pct", 0.0),
+                    ir_mode=r.get("ir_mode"),
+                )
+            )
         s.flush()
         at_hub = {
             i.id
@@ -219,5 +233,7 @@ def test_hub_and_agent_draw_the_same_office_margins(fresh_runtime: Runtime, tmp_
                 s, rt.settings, cam_id, local(day, "00:00"), local(day, "23:00")
             )
         }
-    expected = {incident_id(cam_id, "intrusion", local(day, hhmm)) for hhmm in ("05:20", "17:05")}
+    expected = {
+        incident_id(cam_id, "intrusion", local(day, hhmm)) for hhmm in ("02:00", "05:20", "17:05")
+    }
     assert at_hub == expected and at_site == expected

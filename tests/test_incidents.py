@@ -26,7 +26,13 @@ from pantau.config.loader import format_loc
 from pantau.incidents.evaluator import IncidentEvaluator
 from pantau.incidents.evidence import Footage, evidence_taker, footage_span
 from pantau.incidents.hours import UNKNOWN, Margins, expected_predicate, widened
-from pantau.incidents.rules import IncidentSpec, detect, incident_id, offline_incidents
+from pantau.incidents.rules import (
+    IncidentSpec,
+    MinuteFacts,
+    detect,
+    incident_id,
+    offline_incidents,
+)
 from pantau.incidents.store import evaluate_camera, evaluate_range, upsert_incidents
 from pantau.incidents.windows import AllowedWindow, allowed_predicate, parse_windows
 from pantau.media.snapshot import write_latest
@@ -48,11 +54,15 @@ def office(m: datetime) -> bool:
     return m.hour < 8
 
 
-def obs(start: datetime, people: list[int], tamper: dict[int, dict[str, float]] | None = None):
+def obs(
+    start: datetime,
+    people: list[int],
+    tamper: dict[int, dict[str, float]] | None = None,
+    motion: list[float] | None = None,
+    ir: bool | None = None,
+) -> list[MinuteFacts]:
     return [
-        SimpleNamespace(
-            camera_id=1, minute=start + i * MIN, people_max=p, tamper=(tamper or {}).get(i, {})
-        )
+        MinuteFacts(1, start + i * MIN, p, (tamper or {}).get(i, {}), (motion or [0.0] * 99)[i], ir)
         for i, p in enumerate(people)
     ]
 
@@ -132,6 +142,26 @@ def test_margins_keep_early_staff_and_still_catch_the_night() -> None:
     specs = detect(obs(late, [1] * 40), scheduled=expected)  # stays on past 17.00
     assert [(s.start, s.end) for s in specs] == [(late + 10 * MIN, None)]
     assert len(detect(obs(night, [1, 1, 1, 0]), scheduled=expected)) == 1
+
+
+def test_motion_in_the_dark_is_an_intrusion_the_detector_missed() -> None:
+    """At night the model finds a person in an infrared picture on few frames; a dark office
+    that moves for minutes is an intrusion all the same, and says it rests on motion."""
+    moving = [0.0, 0.6, 1.4, 0.8, 0.0, 0.0]
+    [spec] = detect(obs(NIGHT, [0] * 6, motion=moving, ir=True), scheduled=office)
+    assert (spec.kind, spec.start, spec.end) == ("intrusion", NIGHT + MIN, NIGHT + 4 * MIN)
+    assert spec.detail == {"people_max": 0, "minutes": 3, "basis": "motion"}
+    assert spec.evidence_minute == NIGHT + 2 * MIN  # the minute that moved most
+    mixed = detect(obs(NIGHT, [0, 1, 0, 0], motion=[0.5, 0.5, 0.5, 0.0], ir=True), scheduled=office)
+    assert [s.detail["basis"] for s in mixed] == ["people"]
+    # Not an intrusion: the same motion in a colour picture (lamps or daylight: the detector
+    # sees well there), below the threshold, under a tamper, or in office hours.
+    assert detect(obs(NIGHT, [0] * 6, motion=moving, ir=False), scheduled=office) == []
+    assert detect(obs(NIGHT, [0] * 6, motion=[0.05] * 6, ir=True), scheduled=office) == []
+    covered = {i: {"covered": 0.9} for i in range(6)}
+    specs = detect(obs(NIGHT, [0] * 6, covered, moving, True), scheduled=office)
+    assert [s.kind for s in specs] == ["tamper"]
+    assert detect(obs(DAY, [0] * 6, motion=moving, ir=True), scheduled=office) == []
 
 
 def test_tamper_two_minutes_names_the_kind() -> None:

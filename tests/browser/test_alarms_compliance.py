@@ -62,18 +62,20 @@ def _scene() -> Scene:
     return Scene(7, "interior", 640, 360, name="Kantor Lurah")
 
 
-def _push_incident(ui: UiServer, camera_id: int, kind: str = "intrusion") -> str:
+def _push_incident(
+    ui: UiServer, camera_id: int, kind: str = "intrusion", detail: dict[str, Any] | None = None
+) -> str:
     """What the analytics would write: an incident with the camera's picture of the moment."""
     now = utcnow().replace(second=0, microsecond=0)
     frame = _scene().render(now, [], False)
     write_latest(ui.runtime.settings.snapshots_dir, camera_id, frame)
     start = now - timedelta(minutes=uuid.uuid4().int % 50 + 3)
-    detail = {
+    facts = {
         "intrusion": {"people_max": 2, "minutes": 3},
         "tamper": {"kind": "covered", "kinds": ["covered"], "confidence": 0.9, "minutes": 4},
         "camera_offline": {"minutes": 12},
-    }[kind]
-    spec = IncidentSpec(kind, start, None, camera_id, now, detail)
+    }[kind] | (detail or {})
+    spec = IncidentSpec(kind, start, None, camera_id, now, facts)
     with transaction(ui.runtime.sessions) as s:
         return upsert_incidents(s, [spec], evidence_taker(s, ui.runtime.settings, camera_id))[0].id
 
@@ -114,6 +116,12 @@ def test_pushed_alarm_appears_live_and_is_acknowledged(open_ui, ui_server: UiSer
     href = card.locator("a.button-link").get_attribute("href")
     assert href.startswith(f"#/putar?camera={cam}&t=")
     screenshot(page, "peringatan")
+
+    expect(card.locator(".meta")).to_contain_text("2 orang · 3 menit terdeteksi")
+    dark = _push_incident(ui_server, cam, detail={"people_max": 0, "basis": "motion"})
+    dark_meta = page.locator(f"article.alarm[data-id='{dark}'] .meta")
+    expect(dark_meta).to_contain_text("gerakan dalam gelap (inframerah)")
+    expect(dark_meta).not_to_contain_text("orang ·")
 
     card.locator("button.act-ack").click()
     card.locator(".alarm-form textarea").fill("Dicek lewat HT, satpam menuju lokasi")

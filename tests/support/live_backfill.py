@@ -25,7 +25,7 @@ from unittest import mock
 import pantau.media.reader
 import pantau.sim.record
 from pantau.config.model import Settings
-from pantau.incidents.rules import IncidentSpec, detect
+from pantau.incidents.rules import IncidentSpec, MinuteFacts, detect
 from pantau.pipeline.camera import CameraSpec, CameraWorker
 from pantau.pipeline.health import State
 from pantau.sim.live import LiveCamera, LiveCameraSpec, LiveSim, free_udp_port
@@ -318,20 +318,12 @@ def agreement(a: dict[datetime, Row], b: dict[datetime, Row], minutes: list[date
     return out
 
 
-@dataclass(frozen=True)
-class _Obs:
-    camera_id: int
-    minute: datetime
-    people_max: int
-    tamper: dict[str, Any]
-
-
 def incidents(
     rows: dict[datetime, Row], minutes: list[datetime], scheduled: Callable[[datetime], bool]
 ) -> list[tuple[str, datetime, datetime | None, tuple[str, ...]]]:
     """The rules over the given minutes, camera-neutral: (kind, start, end, tamper kinds)."""
     specs: list[IncidentSpec] = detect(
-        [_Obs(0, m, rows[m]["people_max"], rows[m]["tamper"] or {}) for m in minutes],
+        [MinuteFacts.of(0, rows[m]) for m in minutes],
         scheduled=scheduled,
     )
     return [(s.kind, s.start, s.end, tuple(s.detail.get("kinds", ()))) for s in specs]

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from pantau.config.model import Settings
 from pantau.demo.minutes import MINUTE, CameraMinutes, camera_minutes
 from pantau.incidents.hours import widened
-from pantau.incidents.rules import detect, offline_incidents
+from pantau.incidents.rules import MinuteFacts, detect, offline_incidents
 from pantau.incidents.store import upsert_incidents
 from pantau.incidents.windows import allowed_predicate, stored_windows
 from pantau.registry.schedule import site_days
@@ -66,13 +66,6 @@ class StepReport:
     def add(self, other: StepReport) -> None:
         for key in vars(self):
             setattr(self, key, getattr(self, key) + getattr(other, key))
-
-
-class _Obs(NamedTuple):
-    camera_id: int
-    minute: datetime
-    people_max: int
-    tamper: dict[str, Any]
 
 
 class _Sample(NamedTuple):
@@ -274,7 +267,7 @@ def find_incidents(
     pick = seen & (((m.people_max > 0) & ~scheduled) | flagged)
     pick[m.n - 1] = True
     obs = [
-        _Obs(
+        MinuteFacts(
             camera_id,
             m.minute(i),
             int(m.people_max[i]) if seen[i] else 0,

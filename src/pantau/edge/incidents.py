@@ -22,7 +22,13 @@ from typing import Any
 
 from pantau.edge.config_cache import ConfigCache
 from pantau.incidents.hours import UNKNOWN, Margins, expected_predicate
-from pantau.incidents.rules import CAMERA_OFFLINE, IncidentSpec, detect, offline_incidents
+from pantau.incidents.rules import (
+    CAMERA_OFFLINE,
+    IncidentSpec,
+    MinuteFacts,
+    detect,
+    offline_incidents,
+)
 from pantau.incidents.windows import allowed_predicate, stored_windows
 from pantau.media.reader import SampledFrame
 from pantau.media.snapshot import encode_jpeg
@@ -30,14 +36,6 @@ from pantau.media.snapshot import encode_jpeg
 CONTEXT = timedelta(hours=3)  # minutes kept per camera besides those of a running incident
 MAX_OPEN = timedelta(days=1)  # an incident running longer is split, as bounded memory needs
 FRAME_NEAR = timedelta(minutes=3)  # the latest frame is the evidence if this close to its moment
-
-
-@dataclass(frozen=True)
-class _Obs:
-    camera_id: int
-    minute: datetime
-    people_max: int
-    tamper: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class SiteIncidents:
 
     def __init__(self, cache: ConfigCache) -> None:
         self.cache = cache
-        self._obs: dict[int, dict[datetime, _Obs]] = {}
+        self._obs: dict[int, dict[datetime, MinuteFacts]] = {}
         self._health: dict[int, dict[datetime, _Sample]] = {}
         self._frames: dict[int, SampledFrame] = {}
         self._sent: dict[str, tuple[Any, ...]] = {}
@@ -74,9 +72,7 @@ class SiteIncidents:
         with self._lock:
             mine = self._obs.setdefault(camera_id, {})
             for r in rows:
-                mine[r["minute"]] = _Obs(
-                    camera_id, r["minute"], int(r["people_max"] or 0), r.get("tamper") or {}
-                )
+                mine[r["minute"]] = MinuteFacts.of(camera_id, r)
             return self._evaluate(camera_id)
 
     def health(self, camera_id: int, samples: list[tuple[datetime, str]]) -> list[Finding]:

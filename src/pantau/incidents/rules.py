@@ -17,11 +17,41 @@ INTRUSION, TAMPER, CAMERA_OFFLINE = "intrusion", "tamper", "camera_offline"
 KINDS = (INTRUSION, TAMPER, CAMERA_OFFLINE)
 
 
+# Mean motion (% of the frame) over a minute of an infrared picture that counts as someone
+# moving in the dark room: an empty room at night reads 0.000 %, a person walking 0.3-2 %.
+DARK_MOTION_PCT = 0.1
+
+
 class ObsLike(Protocol):
     camera_id: int
     minute: datetime
     people_max: int
     tamper: dict[str, Any]
+    motion_pct: float
+    ir_mode: bool | None
+
+
+@dataclass(frozen=True)
+class MinuteFacts:
+    """What the rules read of an observation row, for callers that hold rows as dicts."""
+
+    camera_id: int
+    minute: datetime
+    people_max: int
+    tamper: dict[str, Any]
+    motion_pct: float = 0.0
+    ir_mode: bool | None = None
+
+    @classmethod
+    def of(cls, camera_id: int, row: dict[str, Any]) -> MinuteFacts:
+        return cls(
+            camera_id,
+            row["minute"],
+            int(row.get("people_max") or 0),
+            row.get("tamper") or {},
+            float(row.get("motion_pct") or 0.0),
+            row.get("ir_mode"),
+        )
 
 
 class SampleLike(Protocol):
@@ -82,6 +112,12 @@ def _end(run: list[datetime], last: datetime, max_step: timedelta) -> datetime |
     return None if last - run[-1] < max_step else run[-1] + MINUTE
 
 
+def _moving_in_the_dark(o: ObsLike, threshold: float) -> bool:
+    """Someone moving in an infrared picture the detector cannot read (docs/incidents.md)."""
+    tampered = any(v for v in (o.tamper or {}).values())
+    return bool(o.ir_mode) and (o.motion_pct or 0.0) >= threshold and not tampered
+
+
 def detect(
     observations: Iterable[ObsLike],
     *,
@@ -89,13 +125,16 @@ def detect(
     allowed: Callable[[datetime], bool] = _never,
     intrusion_min_minutes: int = 2,
     tamper_min_minutes: int = 1,
+    dark_motion_pct: float = DARK_MOTION_PCT,
 ) -> list[IncidentSpec]:
     """Intrusion (people outside office hours and allowed windows) and tamper incidents.
 
-    Intrusion minutes may be one minute apart (a missed detection must not split a visit);
-    a run counts when it has at least `intrusion_min_minutes` minutes with people. Tamper
-    needs `tamper_min_minutes` consecutive flagged minutes. A run that reaches the last
-    observation is still open (end None).
+    A minute has people when the detector counted someone, or when the room moved by at least
+    `dark_motion_pct` % in an infrared picture (no tamper): at night the model finds a person
+    on few frames, while an empty dark office does not move at all. Intrusion minutes may be
+    one minute apart (a missed detection must not split a visit); a run counts when it has at
+    least `intrusion_min_minutes` minutes with people. Tamper needs `tamper_min_minutes`
+    consecutive flagged minutes. A run that reaches the last observation is still open.
     """
     obs = sorted(observations, key=lambda o: (o.camera_id, o.minute))
     out: list[IncidentSpec] = []
@@ -107,12 +146,22 @@ def detect(
         hits = [
             o.minute
             for o in mine
-            if o.people_max >= 1 and not scheduled(o.minute) and not allowed(o.minute)
+            if (o.people_max >= 1 or _moving_in_the_dark(o, dark_motion_pct))
+            and not scheduled(o.minute)
+            and not allowed(o.minute)
         ]
         for run in _runs(hits, 2 * MINUTE):
             if len(run) < intrusion_min_minutes:
                 continue
-            peak = max(run, key=lambda m: (by_minute[m].people_max, -m.timestamp()))
+            peak = max(
+                run,
+                key=lambda m: (
+                    by_minute[m].people_max,
+                    by_minute[m].motion_pct or 0.0,
+                    -m.timestamp(),
+                ),
+            )
+            seen = any(by_minute[m].people_max >= 1 for m in run)
             out.append(
                 IncidentSpec(
                     INTRUSION,
@@ -120,7 +169,11 @@ def detect(
                     _end(run, last, 2 * MINUTE),
                     camera_id,
                     peak,
-                    {"people_max": by_minute[peak].people_max, "minutes": len(run)},
+                    {
+                        "people_max": by_minute[peak].people_max,
+                        "minutes": len(run),
+                        "basis": "people" if seen else "motion",
+                    },
                     run[-1],
                 )
             )

@@ -147,7 +147,12 @@ def evaluate_camera(
     end = max(until, read_until or until)
     observations = session.execute(
         select(
-            Observation.camera_id, Observation.minute, Observation.people_max, Observation.tamper
+            Observation.camera_id,
+            Observation.minute,
+            Observation.people_max,
+            Observation.tamper,
+            Observation.motion_pct,
+            Observation.ir_mode,
         )
         .where(Observation.camera_id == camera_id)
         .where(Observation.minute >= start, Observation.minute < end)
