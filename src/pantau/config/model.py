@@ -164,8 +164,8 @@ class IntrusionMarginsConfig(Section):
     """On working days, people this long before opening or after closing are no intrusion
     (the cleaner, early clerks, staff finishing late; docs/incidents.md). Days off: none."""
 
-    before_opening_minutes: int = Field(default=90, ge=0, le=240)
-    after_closing_minutes: int = Field(default=60, ge=0, le=240)
+    before_opening_minutes: int = Field(default=Margins().before_minutes, ge=0, le=240)
+    after_closing_minutes: int = Field(default=Margins().after_minutes, ge=0, le=240)
 
     def margins(self) -> Margins:
         return Margins(self.before_opening_minutes, self.after_closing_minutes)
