@@ -637,3 +637,25 @@ def test_clip_request_completes_across_two_link_cuts(
         if hub.proc is not None and hub.proc.poll() is None:
             hub.proc.terminate()
             hub.proc.wait(15)
+
+
+def test_footage_the_site_deleted_is_no_longer_offered(
+    hub: tuple[TestClient, Runtime], site: dict
+) -> None:
+    client, _rt = hub
+    h, cam, t0 = site["h"], site["camera"], site["t0"]
+    gone = [
+        {**item, "data": {"camera_id": cam, "start": item["data"]["start"], "deleted": True}}
+        for item in segment_items(cam, t0, 3)
+    ]
+    index_at_hub(client, site["key"], gone)
+    span = {"from": wire.iso(t0 - timedelta(hours=1)), "to": wire.iso(t0 + timedelta(hours=1))}
+    got = client.get("/api/clips/availability", params={"camera_id": cam, **span}, headers=h)
+    assert [(x["from"], x["to"]) for x in got.json()["recorded"]] == [
+        (wire.iso(t0 + timedelta(seconds=3 * SEG)), wire.iso(t0 + timedelta(seconds=6 * SEG)))
+    ]
+    r = ask(client, h, cam, t0, t0 + timedelta(seconds=2 * SEG))
+    assert r.status_code == 422 and "no recording" in r.json()["message"]
+    index_at_hub(client, site["key"], gone)  # sent again (a retried batch): nothing changes
+    again = client.get("/api/clips/availability", params={"camera_id": cam, **span}, headers=h)
+    assert again.json()["recorded"] == got.json()["recorded"]

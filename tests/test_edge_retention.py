@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pantau.config.model import RecordingConfig
+from pantau.edge import items as wire
 from pantau.edge.outbox import Outbox
 from pantau.edge.retention import enforce_local, local_segments
 from pantau.edge.sink import OutboxSink
-from pantau.media.recorder import segment_path
+from pantau.media.recorder import SegmentInfo, segment_path
 from pantau.recordings.retention import GB
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
@@ -76,5 +77,34 @@ def test_a_full_disk_at_a_camera_runs_retention_at_once(tmp_path: Path) -> None:
         sink = OutboxSink(box, on_disk_full=lambda: calls.append("retention"))
         sink.disk_full(1, "no space left on device")
         assert calls == ["retention"]
+    finally:
+        box.close()
+
+
+def test_deleted_segments_leave_the_hubs_index_through_the_outbox(tmp_path: Path) -> None:
+    """The hub offers a site's footage for clip requests from the index the agent sent; what
+    local retention deletes must leave that index too, or a request would ask for nothing."""
+    root, box = tmp_path / "rec", Outbox(tmp_path / "outbox.db")
+    try:
+        sink = OutboxSink(box)
+        starts = [NOW - timedelta(days=40, minutes=i) for i in (2, 1)] + [NOW]
+        for start in starts:
+            write_segment(root, 1, start, 10)
+            sink.segment(1, SegmentInfo(1, start, start + timedelta(seconds=10), "x", 10, 1))
+        done = enforce_local(
+            root,
+            RecordingConfig(retention_days=30),
+            NOW,
+            free=lambda p: PLENTY,
+            on_deleted=lambda seg: sink.segment_gone(seg.camera_id, seg.start),
+        )
+        assert done.deleted == 2
+        items = {p.key: p.wire()["data"] for p in box.items_since(None)}
+        assert len(items) == 3, "a tombstone replaces the index row of the same segment"
+        for start in starts[:2]:
+            assert items[wire.segment_key(1, start)] == {
+                "camera_id": 1, "start": wire.iso(start), "deleted": True,
+            }  # fmt: skip
+        assert "deleted" not in items[wire.segment_key(1, NOW)]
     finally:
         box.close()

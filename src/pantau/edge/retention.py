@@ -86,8 +86,10 @@ def enforce_local(
     policy: RecordingConfig,
     now: datetime | None = None,
     free: Callable[[Path], int] = disk_free,
+    on_deleted: Callable[[LocalSegment], object] | None = None,
 ) -> LocalRetention:
-    """Delete what the retention policy says, oldest first; empty day folders go too."""
+    """Delete what the retention policy says, oldest first; empty day folders go too.
+    `on_deleted` hears of each segment gone (the agent tells the hub's segment index)."""
     segments = local_segments(root)
     newest = {s.camera_id: s for s in segments}
     plan = planner.plan(
@@ -113,6 +115,8 @@ def enforce_local(
             continue
         done.deleted += 1
         done.bytes_freed += seg.bytes
+        if on_deleted is not None:
+            on_deleted(seg)
         with contextlib.suppress(OSError):  # the day folder still holds other segments
             seg.file.parent.rmdir()
     if done.deleted:

@@ -81,7 +81,11 @@ class AgentRunner:
         if not self._retaining.acquire(blocking=False):
             return
         try:
-            enforce_local(self.settings.recordings_dir, self.settings.recording)
+            enforce_local(
+                self.settings.recordings_dir,
+                self.settings.recording,
+                on_deleted=lambda seg: self.sink.segment_gone(seg.camera_id, seg.start),
+            )
         except Exception:
             log.exception("local retention failed; trying again at the next interval")
         finally:

@@ -41,6 +41,12 @@ class OutboxSink:
         data = {"camera_id": camera_id, "start": info.start, "end": info.end, "bytes": info.bytes}
         self.outbox.put([(wire.segment_key(camera_id, info.start), wire.SEGMENT, info.start, data)])
 
+    def segment_gone(self, camera_id: int, start: datetime) -> None:
+        """Local retention deleted a segment: the hub must stop offering it for clip requests.
+        Same key as its index row, so an index row not yet sent is replaced, not sent."""
+        data = {"camera_id": camera_id, "start": start, "deleted": True}
+        self.outbox.put([(wire.segment_key(camera_id, start), wire.SEGMENT, start, data)])
+
     def recovered(self, camera_id: int, results: list[Recovery]) -> None:
         for r in results:
             log.warning("camera %d: %s segment %s (%s)", camera_id, r.action, r.path, r.detail)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Text, cast, or_, select
+from sqlalchemy import JSON, Text, cast, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -215,6 +215,7 @@ def ingest(
     obs: dict[tuple[int, datetime], dict[str, Any]] = {}
     health: dict[tuple[int, datetime], dict[str, Any]] = {}
     segments: dict[tuple[int, datetime], dict[str, Any]] = {}
+    gone: set[tuple[int, datetime]] = set()  # deleted by the site's retention
     later: list[tuple[str, str, dict[str, Any]]] = []
     for i, item in enumerate(batch):
         if not isinstance(item, dict):
@@ -240,6 +241,8 @@ def ingest(
                 row = _health(data)
                 health[(row["camera_id"], row["minute"])] = row
                 result._touch(row["camera_id"], row["minute"])
+            elif kind == wire.SEGMENT and data.get("deleted"):
+                gone.add((int(data["camera_id"]), wire.parse_time(data["start"])))
             elif kind == wire.SEGMENT:
                 start = wire.parse_time(data["start"])
                 segments[(int(data["camera_id"]), start)] = {
@@ -260,6 +263,12 @@ def ingest(
     _upsert(session, Observation, list(obs.values()), ("camera_id", "minute"), OBS_FIELDS)
     _upsert(session, HealthSample, list(health.values()), ("camera_id", "minute"), HEALTH_FIELDS)
     _upsert(session, EdgeSegment, list(segments.values()), ("camera_id", "start"), ("end", "bytes"))
+    for camera_id, start in gone:
+        session.execute(
+            delete(EdgeSegment).where(
+                EdgeSegment.camera_id == camera_id, EdgeSegment.start == start
+            )
+        )
     # Incidents before their pictures, whatever order they came in.
     later.sort(key=lambda x: {wire.INCIDENT: 0, wire.STATE: 1, wire.SNAPSHOT: 2}[x[1]])
     for key, kind, data in later:
