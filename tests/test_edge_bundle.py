@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import select
 
+from pantau.edge.config_cache import ConfigCache
 from pantau.edge.identity import Identity, save, signing_key
 from pantau.edge.outbox import Outbox
+from pantau.edge.receipt import Receipt, write_receipt
 from pantau.edge.sink import OutboxSink
 from pantau.runtime import Runtime
 from pantau.store.models import AuditEntry, Segment, VerdictRow
@@ -255,3 +257,84 @@ def test_recordings_travel_on_the_disk(hub: Any, tmp_path: Path, media_dir: Path
     assert refused.returncode != 0
     assert "altered" in refused.stderr and recorded[1][2].name in refused.stderr, refused.stderr
     assert stored() == rows
+
+
+def test_a_signed_receipt_empties_the_outbox_of_what_the_hub_took(
+    hub: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A site without a link: the disk goes to the hub, the receipt comes back, and the outbox
+    keeps only what changed after the export. A receipt that is altered, from another hub or
+    for another agent removes nothing."""
+    client, rt = hub
+    rt: Runtime
+    h = admin_headers(client)
+    site_id, cam = add_camera(rt, "kel-kandai")
+    agent_dir = tmp_path / "site" / "agent"
+    enrolled = enrol_agent(client, h, site_id, agent_dir)
+    save(agent_dir, Identity("http://hub.invalid", enrolled["agent_id"], site_id, "k", "x"))
+    r = client.get("/api/agent/config", headers={"Authorization": f"Bearer {enrolled['key']}"})
+    assert r.status_code == 200 and r.json()["hub_public_key"], r.text
+    ConfigCache(agent_dir).save(r.json())  # as the agent's one sync while a link was there
+    day = a_working_day()
+    outbox = Outbox(agent_dir / "outbox.db")
+    n = fill_site_day(outbox, cam, day)
+    outbox.close()
+    agent_cfg = tmp_path / "agent.yaml"
+    agent_cfg.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "site")}))
+    hub_cfg = tmp_path / "hub.yaml"
+    hub_cfg.write_text(
+        yaml.safe_dump(
+            {"data_dir": str(rt.settings.data_dir), "database": {"url": rt.settings.database_url}}
+        )
+    )
+    usb = tmp_path / "usb"
+    assert run("-c", str(agent_cfg), "agent", "export", "--out", str(usb)).returncode == 0
+    (bundle,) = usb.glob("*.bundle")
+    # After the export, one minute is analysed again at the site (a new seq for its key).
+    outbox = Outbox(agent_dir / "outbox.db")
+    changed = next(p for p in outbox.items_since(None) if p.kind == "observation")
+    redone = {**changed.wire()["data"], "people_max": 3}
+    assert outbox.put([(changed.key, changed.kind, datetime.now(UTC), redone)]) == 1
+    outbox.close()
+
+    imported = run("-c", str(hub_cfg), "import", str(bundle))
+    assert imported.returncode == 0, imported.stderr + imported.stdout
+    (receipt,) = usb.glob("*.receipt.json")
+    assert receipt.name in imported.stdout
+
+    def altered(body: dict) -> Path:
+        doc = json.loads(receipt.read_text())
+        doc["receipt"].update(body)
+        path = tmp_path / f"altered-{len(body)}-{next(iter(body))}.json"
+        path.write_text(json.dumps(doc))
+        return path
+
+    other_hub = tmp_path / "other-hub"
+    forged = write_receipt(
+        tmp_path / "forged.json",
+        signing_key(other_hub),
+        Receipt("x", enrolled["agent_id"], site_id, "t", [(changed.key, changed.seq)], {}),
+    )
+    for path, reason in (
+        (altered({"items": []}), "signature is not the hub's"),
+        (forged, "signature is not the hub's"),
+        (tmp_path / "nothing.json", "no such file"),
+    ):
+        refused = run("-c", str(agent_cfg), "agent", "receipt", str(path))
+        assert refused.returncode != 0 and reason in " ".join(refused.stderr.split()), refused
+    outbox = Outbox(agent_dir / "outbox.db")
+    assert outbox.backlog().items == n, "a refused receipt removed something"
+    outbox.close()
+
+    applied = run("-c", str(agent_cfg), "agent", "receipt", str(receipt))
+    assert applied.returncode == 0, applied.stderr
+    said = " ".join(applied.stdout.split())
+    assert f"{n - 1} items the hub has left the outbox" in said, said
+    assert "1 changed since the export stay; 1 items wait" in said, said
+    outbox = Outbox(agent_dir / "outbox.db")
+    [left] = list(outbox.items_since(None))
+    assert left.key == changed.key and left.seq > changed.seq
+    outbox.close()
+    again = run("-c", str(agent_cfg), "agent", "receipt", str(receipt))
+    assert "0 items the hub has left the outbox" in " ".join(again.stdout.split())

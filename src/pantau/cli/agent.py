@@ -36,9 +36,10 @@ from pantau.edge import identity as ident
 from pantau.edge.bundle import BundleError, export
 from pantau.edge.config_cache import ConfigCache
 from pantau.edge.outbox import Outbox
+from pantau.edge.receipt import ReceiptError, apply_receipt, read_receipt, write_receipt
 from pantau.edge.sync import AgentRefused, HubUnavailable, SyncLoop, SyncSettings
 from pantau.hub.agents import create_enrolment, revoke
-from pantau.hub.bundles import import_bundle
+from pantau.hub.bundles import hub_signing_key, import_bundle
 from pantau.hub.connectivity import agent_summary
 from pantau.hub.recompute import recompute_days
 from pantau.registry.cameras import find_site
@@ -51,6 +52,7 @@ agent_app = typer.Typer(
 )
 CLI_ACTOR = f"cli:{getpass.getuser()}"
 OUTBOX = "outbox.db"
+RECEIPT_SUFFIX = ".receipt.json"
 EXIT_REFUSED = 4
 DirOption = Annotated[
     Path | None, typer.Option("--dir", help="Agent data directory (default <data_dir>/agent)")
@@ -325,6 +327,33 @@ def export_cmd(
     )
 
 
+@agent_app.command("receipt")
+def receipt_cmd(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The .receipt.json `pantau import` wrote")],
+    directory: DirOption = None,
+) -> None:
+    """Forget what the hub took from a carried disk (its signed receipt, carried back)."""
+    settings = state(ctx).settings
+    folder, identity = _loaded(settings, directory)
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    outbox = Outbox(folder / OUTBOX)
+    try:
+        receipt = read_receipt(path, (ConfigCache(folder).load() or {}).get("hub_public_key"))
+        done = apply_receipt(outbox, receipt, identity.agent_id)
+        left = outbox.backlog()
+    except ReceiptError as exc:
+        fail(f"receipt refused: {exc}")
+    finally:
+        outbox.close()
+    console.print(
+        f"bundle {receipt.bundle_id[:12]}: {done.forgotten} items the hub has left the outbox; "
+        f"{done.set_aside} refused by the hub set aside; {done.changed} changed since the export "
+        f"stay; {left.items} items wait"
+    )
+
+
 # ---------------------------------------------------------------- hub side
 
 
@@ -396,6 +425,13 @@ def revoke_cmd(ctx: typer.Context, agent_id: int) -> None:
 def import_cmd(
     ctx: typer.Context,
     bundle: Annotated[Path, typer.Argument(help="A .bundle file written by `pantau agent export`")],
+    receipt: Annotated[
+        bool,
+        typer.Option(
+            help="Write a signed receipt next to the bundle; `pantau agent receipt` at the "
+            "site then empties its outbox of what was taken"
+        ),
+    ] = True,
 ) -> None:
     """(hub) Import a carried-disk bundle: verified, then upserted by stable ids (twice = once)."""
     if not bundle.is_file():
@@ -424,3 +460,12 @@ def import_cmd(
     )
     for key, reason in list(result.rejected.items())[:20]:
         console.print(f"  refused {key}: {reason}")
+    if not receipt:
+        return
+    out = bundle.with_name(bundle.stem + RECEIPT_SUFFIX)
+    try:
+        write_receipt(out, hub_signing_key(rt.settings), result.receipt())
+    except OSError as exc:  # the import stands; only the way back is missing
+        console.print(f"[yellow]imported, but no receipt written to {out}: {exc}[/yellow]")
+        return
+    console.print(f"receipt -> {out} (carry it back: `pantau agent receipt {out.name}`)")

@@ -246,6 +246,22 @@ class Outbox:
         for row in rows:
             yield Pending(*row)
 
+    def matching(self, pairs: Sequence[tuple[str, int]]) -> list[Pending]:
+        """The items still pending with exactly these (key, seq): an import receipt's."""
+        out: list[Pending] = []
+        with self._lock:
+            for key, seq in pairs:
+                row = self._db.execute(
+                    "SELECT key, kind, seq, size, body FROM item WHERE key=? AND seq=?", (key, seq)
+                ).fetchone()
+                if row is not None:
+                    out.append(Pending(*row))
+        return out
+
+    def has(self, key: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM item WHERE key=?", (key,)).fetchone() is not None
+
     def rejected(self) -> list[tuple[str, str]]:
         with self._lock:
             return self._db.execute("SELECT key, reason FROM rejected ORDER BY at").fetchall()

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,8 @@ from pantau.accounts import audit
 from pantau.config.model import Settings
 from pantau.edge import items as wire
 from pantau.edge.bundle import BundleError, read_manifest, verify
+from pantau.edge.identity import signing_key
+from pantau.edge.receipt import Receipt
 from pantau.hub.agents import record_contact
 from pantau.hub.ingest import ingest
 from pantau.media.export import sha256_file
@@ -27,6 +30,8 @@ from pantau.media.recorder import segment_path
 from pantau.recordings.index import add_segment
 from pantau.store.models import Agent, AgentImport, Camera
 from pantau.store.types import utcnow
+
+HUB_KEY_DIR = "hub-key"
 
 
 @dataclass
@@ -43,6 +48,24 @@ class ImportResult:
     spans: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
     recordings: int = 0  # segments stored at the hub by this import (0 when all were there)
     recordings_known: int = 0  # already at the hub, same bytes
+    taken: list[tuple[str, int]] = field(default_factory=list)  # (key, seq) the hub handled
+
+    def receipt(self) -> Receipt:
+        """What goes back to the site on the disk (docs/edge.md, "Carried disk")."""
+        return Receipt(
+            self.bundle_id,
+            self.agent_id,
+            self.site_id,
+            wire.iso(utcnow()),
+            self.taken,
+            self.rejected,
+        )
+
+
+def hub_signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The hub's Ed25519 key (made on first use): it signs import receipts, and its public
+    half goes to every agent in the site configuration."""
+    return signing_key(settings.data_dir / HUB_KEY_DIR)
 
 
 def import_bundle(session: Session, settings: Settings, path: Path, actor: str) -> ImportResult:
@@ -124,6 +147,11 @@ def import_bundle(session: Session, settings: Settings, path: Path, actor: str) 
         spans=result.spans,
         recordings=stored,
         recordings_known=known_files,
+        taken=[
+            (str(i["key"]), int(i["seq"]))
+            for i in bundle.items
+            if isinstance(i, dict) and "key" in i and isinstance(i.get("seq"), int)
+        ],
     )
 
 

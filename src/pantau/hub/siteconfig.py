@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
+from pantau.edge.identity import public_key_b64
+from pantau.hub.bundles import hub_signing_key
 from pantau.registry.schedule import site_days
 from pantau.registry.secrets import SecretBox, with_credentials
 from pantau.store.models import Agent, Site
@@ -64,6 +66,7 @@ def site_config(
         "cameras": cameras,
         "calendar": [_day(d) for d in days],
         "margins": settings.analytics.intrusion_margins.margins().as_json(),
+        "hub_public_key": public_key_b64(hub_signing_key(settings)),
     }
     body["digest"] = hashlib.sha256(
         json.dumps(body, sort_keys=True, default=str).encode()
