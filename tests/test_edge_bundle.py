@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import tarfile
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -93,16 +94,28 @@ def rewrite(bundle: Path, out: Path, change: Any) -> Path:
     return out
 
 
-def test_export_import_twice_tamper_revoke(hub: Any, tmp_path: Path) -> None:  # noqa: F811
-    client, rt = hub
-    rt: Runtime
-    h = admin_headers(client)
-    site_id, cam = add_camera(rt, "kel-korumba")
+@dataclass
+class CarriedSite:
+    """A site with an enrolled agent and a day of facts in its outbox, and config files for
+    the site's and the hub's `pantau` processes."""
+
+    site_id: int
+    camera: int
+    agent_dir: Path
+    enrolled: dict[str, Any]
+    day: date
+    items: int
+    agent_cfg: Path
+    hub_cfg: Path
+
+
+def carried_site(client: Any, rt: Runtime, tmp_path: Path, slug: str) -> CarriedSite:
+    site_id, cam = add_camera(rt, slug)
     agent_dir = tmp_path / "site" / "agent"
-    enrolled = enrol_agent(client, h, site_id, agent_dir)  # signing key made in agent_dir
+    enrolled = enrol_agent(client, admin_headers(client), site_id, agent_dir)  # key made there
     save(
         agent_dir,
-        Identity("http://hub.invalid", enrolled["agent_id"], site_id, "korumba", enrolled["key"]),
+        Identity("http://hub.invalid", enrolled["agent_id"], site_id, slug, enrolled["key"]),
     )
     day = a_working_day()
     outbox = Outbox(agent_dir / "outbox.db")
@@ -116,7 +129,16 @@ def test_export_import_twice_tamper_revoke(hub: Any, tmp_path: Path) -> None:  #
             {"data_dir": str(rt.settings.data_dir), "database": {"url": rt.settings.database_url}}
         )
     )
+    return CarriedSite(site_id, cam, agent_dir, enrolled, day, n, agent_cfg, hub_cfg)
 
+
+def test_export_import_twice_tamper_revoke(hub: Any, tmp_path: Path) -> None:  # noqa: F811
+    client, rt = hub
+    rt: Runtime
+    h = admin_headers(client)
+    site = carried_site(client, rt, tmp_path, "kel-korumba")
+    site_id, enrolled, day, n = site.site_id, site.enrolled, site.day, site.items
+    agent_cfg, hub_cfg = site.agent_cfg, site.hub_cfg
     usb = tmp_path / "usb"
     exported = run("-c", str(agent_cfg), "agent", "export", "--out", str(usb))
     assert exported.returncode == 0, exported.stderr
@@ -268,26 +290,12 @@ def test_a_signed_receipt_empties_the_outbox_of_what_the_hub_took(
     for another agent removes nothing."""
     client, rt = hub
     rt: Runtime
-    h = admin_headers(client)
-    site_id, cam = add_camera(rt, "kel-kandai")
-    agent_dir = tmp_path / "site" / "agent"
-    enrolled = enrol_agent(client, h, site_id, agent_dir)
-    save(agent_dir, Identity("http://hub.invalid", enrolled["agent_id"], site_id, "k", "x"))
+    site = carried_site(client, rt, tmp_path, "kel-kandai")
+    site_id, enrolled, agent_dir, n = site.site_id, site.enrolled, site.agent_dir, site.items
+    agent_cfg, hub_cfg = site.agent_cfg, site.hub_cfg
     r = client.get("/api/agent/config", headers={"Authorization": f"Bearer {enrolled['key']}"})
     assert r.status_code == 200 and r.json()["hub_public_key"], r.text
     ConfigCache(agent_dir).save(r.json())  # as the agent's one sync while a link was there
-    day = a_working_day()
-    outbox = Outbox(agent_dir / "outbox.db")
-    n = fill_site_day(outbox, cam, day)
-    outbox.close()
-    agent_cfg = tmp_path / "agent.yaml"
-    agent_cfg.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "site")}))
-    hub_cfg = tmp_path / "hub.yaml"
-    hub_cfg.write_text(
-        yaml.safe_dump(
-            {"data_dir": str(rt.settings.data_dir), "database": {"url": rt.settings.database_url}}
-        )
-    )
     usb = tmp_path / "usb"
     assert run("-c", str(agent_cfg), "agent", "export", "--out", str(usb)).returncode == 0
     (bundle,) = usb.glob("*.bundle")

@@ -151,9 +151,8 @@ def test_tamper_and_camera_offline(tmp_path: Path) -> None:
         box.close()
 
 
-def test_the_hubs_site_config_drives_the_rules(fresh_runtime: Runtime, tmp_path: Path) -> None:
-    """The calendar format is the hub's own (`hub.siteconfig`), not a hand-made copy."""
-    rt = fresh_runtime
+def hub_site_config(rt: Runtime, tmp_path: Path) -> tuple[dict[str, Any], int]:
+    """The configuration the hub sends an agent of Mandonga with one camera (and its id)."""
     with transaction(rt.sessions) as s:
         site = s.scalar(select(Site).where(Site.slug == "kel-mandonga"))
         cam = Camera(site=site, name="ruang", purpose="keamanan kantor", main_stream="rtsp://x/s")
@@ -163,8 +162,13 @@ def test_the_hubs_site_config_drives_the_rules(fresh_runtime: Runtime, tmp_path:
             s, issued.token, "a", public_key_b64(signing_key(tmp_path)), "t"
         )
         s.flush()
-        cfg = site_config(s, rt.settings, rt.secrets, agent)
-        cam_id = cam.id
+        return site_config(s, rt.settings, rt.secrets, agent), cam.id
+
+
+def test_the_hubs_site_config_drives_the_rules(fresh_runtime: Runtime, tmp_path: Path) -> None:
+    """The calendar format is the hub's own (`hub.siteconfig`), not a hand-made copy."""
+    rt = fresh_runtime
+    cfg, cam_id = hub_site_config(rt, tmp_path)
     day = local_today(rt.settings)
     # Tonight 23.00 is outside the hours whatever the day; 10.00 is inside on a working day.
     night = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=23) - WITA
@@ -181,17 +185,7 @@ def test_hub_and_agent_draw_the_same_office_margins(fresh_runtime: Runtime, tmp_
     at 16.40 as the hub does (no intrusion), and a person at 05.20 or 17.05, or motion in the
     dark at 02.00, likewise (one each)."""
     rt = fresh_runtime
-    with transaction(rt.sessions) as s:
-        site = s.scalar(select(Site).where(Site.slug == "kel-mandonga"))
-        cam = Camera(site=site, name="ruang", purpose="keamanan kantor", main_stream="rtsp://x/s")
-        s.add(cam)
-        issued = hub_agents.create_enrolment(s, site, "admin")
-        agent, _ = hub_agents.enrol(
-            s, issued.token, "a", public_key_b64(signing_key(tmp_path)), "t"
-        )
-        s.flush()
-        cfg = site_config(s, rt.settings, rt.secrets, agent)
-        cam_id = cam.id
+    cfg, cam_id = hub_site_config(rt, tmp_path)
     assert cfg["margins"] == {"before_minutes": 90, "after_minutes": 60}
     day = next(d["date"] for d in cfg["calendar"] if d["working"] and d["opens"] == "07:30")
     visits = {"05:20": 10, "06:20": 20, "16:40": 15, "17:05": 10}
