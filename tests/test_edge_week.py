@@ -144,6 +144,9 @@ def test_a_week_offline_then_the_link_returns(
         netns["host_ip"],
         ingest={"enabled": True, "workers": 1},
         edge={"online_seconds": 15},
+        # No office margins: the cleaner before 07.30 is then an intrusion, so the week has
+        # incidents for the site and the hub to agree on (the margins travel in the config).
+        analytics={"intrusion_margins": {"before_opening_minutes": 0, "after_closing_minutes": 0}},
     )
     db_url = hub.db_url
     hub.start()
