@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import cv2
@@ -94,6 +95,10 @@ def test_infrared_picture_is_off_unless_the_room_is_really_lit(frames):
     grey_bgr = cv2.cvtColor(cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     assert not is_monochrome(colour)
     assert is_monochrome(grey_bgr)
+    # A grey that is not exactly neutral (an encoder writing chroma 127, a camera's tint) is
+    # still the infrared picture: every pixel's channels differ by 3, but the tint is constant.
+    tinted = np.clip(grey_bgr.astype(np.int16) + np.array([-1, 2, 0]), 0, 255).astype(np.uint8)
+    assert is_monochrome(tinted)
     g = scene_at(grey320(colour), 125)  # bright enough for "on" in colour ...
     meter = LightMeter()
     r = meter.update(g, at(0), bgr=grey_bgr)
@@ -173,3 +178,29 @@ def test_cost_per_frame(frames):
             meter.update(g, at(k), bgr=frames[k] if with_bgr else None)
         ms = (time.process_time() - t) * 1000 / len(greys)
         print(f"\nlight ({name}): {ms:.3f} ms CPU per 320x240 frame", end="")
+
+
+def test_infrared_survives_the_h264_round_trip() -> None:
+    """The simulator's night picture, encoded to H.264 (yuv420p) and decoded as a camera's
+    would be, reads as infrared; its colour picture by day does not. (Decoded, the grey comes
+    back with chroma 127: a constant tint, not colour.)"""
+    import av
+
+    _, scenes = sim_office("kel-mandonga")
+    scene = scenes["interior"]
+    night = scene.render(datetime(2026, 11, 30, 2, 0, tzinfo=WITA), [], False)
+    day = scene.render(datetime(2026, 11, 30, 10, 0, tzinfo=WITA), [], True)
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = 640, 360, "yuv420p"
+    codec.time_base = Fraction(1, 5)
+    packets = []
+    for k, bgr in enumerate((night, night, day, day)):
+        frame = av.VideoFrame.from_ndarray(bgr, format="bgr24").reformat(format="yuv420p")
+        frame.pts = k
+        packets += codec.encode(frame)
+    packets += codec.encode(None)
+    decoder = av.CodecContext.create("h264", "r")
+    decoded = [f.to_ndarray(format="bgr24") for p in packets for f in decoder.decode(p)]
+    decoded += [f.to_ndarray(format="bgr24") for f in decoder.decode(None)]
+    assert len(decoded) == 4
+    assert [is_monochrome(f) for f in decoded] == [True, True, False, False]
