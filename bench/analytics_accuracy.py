@@ -84,7 +84,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pantau.config.model import Settings
-from pantau.incidents.hours import Margins, expected_predicate
+from pantau.incidents.hours import Hours, Margins, expected_predicate, working_hours
 from pantau.incidents.rules import INTRUSION, TAMPER, MinuteFacts, detect
 
 # imported here, before the worker processes fork, so every worker runs the same analyzer code
@@ -320,9 +320,8 @@ def calendar_scheduled(zone: ZoneInfo, margins: Margins) -> Callable[[datetime],
     by office margins (`incidents.hours`)."""
     rules = default_city_rules()
 
-    def hours_of(day: date) -> tuple[dtime, dtime] | None:
-        d = schedule_for_day(rules, day)
-        return (d.opens, d.closes) if d.working and d.opens and d.closes else None
+    def hours_of(day: date) -> Hours | None:
+        return working_hours(schedule_for_day(rules, day))
 
     return expected_predicate(hours_of, zone.key, margins)
 

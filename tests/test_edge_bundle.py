@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import select
 
-from pantau.edge.config_cache import ConfigCache
+from pantau.edge.config_cache import CONFIG, ConfigCache
 from pantau.edge.identity import Identity, save, signing_key
 from pantau.edge.outbox import Outbox
 from pantau.edge.receipt import Receipt, write_receipt
 from pantau.edge.sink import OutboxSink
+from pantau.hub.keys import hub_signing_key
 from pantau.runtime import Runtime
 from pantau.store.models import AuditEntry, Segment, VerdictRow
 from pantau.store.types import utcnow
@@ -318,15 +319,21 @@ def test_a_signed_receipt_empties_the_outbox_of_what_the_hub_took(
         path.write_text(json.dumps(doc))
         return path
 
-    other_hub = tmp_path / "other-hub"
+    pairs = [(changed.key, changed.seq)]
     forged = write_receipt(
         tmp_path / "forged.json",
-        signing_key(other_hub),
-        Receipt("x", enrolled["agent_id"], site_id, "t", [(changed.key, changed.seq)], {}),
+        signing_key(tmp_path / "other-hub"),
+        Receipt("x", enrolled["agent_id"], site_id, "t", pairs, {}),
+    )
+    elsewhere = write_receipt(  # the real hub's signature, for another agent
+        tmp_path / "elsewhere.json",
+        hub_signing_key(rt.settings),
+        Receipt("x", enrolled["agent_id"] + 1, site_id, "t", pairs, {}),
     )
     for path, reason in (
         (altered({"items": []}), "signature is not the hub's"),
         (forged, "signature is not the hub's"),
+        (elsewhere, f"this is agent {enrolled['agent_id']}"),
         (tmp_path / "nothing.json", "no such file"),
     ):
         refused = run("-c", str(agent_cfg), "agent", "receipt", str(path))
@@ -344,5 +351,11 @@ def test_a_signed_receipt_empties_the_outbox_of_what_the_hub_took(
     [left] = list(outbox.items_since(None))
     assert left.key == changed.key and left.seq > changed.seq
     outbox.close()
-    again = run("-c", str(agent_cfg), "agent", "receipt", str(receipt))
-    assert "0 items the hub has left the outbox" in " ".join(again.stdout.split())
+    # An agent whose cached configuration has no hub key (enrolled before receipts, no link
+    # since) is told so, and takes the key `pantau import` printed.
+    (agent_dir / CONFIG).unlink()
+    keyless = run("-c", str(agent_cfg), "agent", "receipt", str(receipt))
+    assert keyless.returncode != 0 and "no hub key" in " ".join(keyless.stderr.split())
+    key = imported.stdout.split("has none):")[1].split()[0]
+    again = run("-c", str(agent_cfg), "agent", "receipt", str(receipt), "--hub-key", key)
+    assert "0 items the hub has left the outbox" in " ".join(again.stdout.split()), again

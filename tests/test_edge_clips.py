@@ -659,3 +659,16 @@ def test_footage_the_site_deleted_is_no_longer_offered(
     index_at_hub(client, site["key"], gone)  # sent again (a retried batch): nothing changes
     again = client.get("/api/clips/availability", params={"camera_id": cam, **span}, headers=h)
     assert again.json()["recorded"] == got.json()["recorded"]
+    # A row an older agent indexed to the microsecond goes with the tombstone of its file
+    # name's millisecond.
+    odd = t0 + timedelta(seconds=100, microseconds=123456)
+    index_at_hub(client, site["key"], segment_items(cam, odd, 1))
+    named = odd.replace(microsecond=123000)
+    tomb = {"camera_id": cam, "start": wire.iso(named), "deleted": True}
+    index_at_hub(
+        client,
+        site["key"],
+        [{"key": wire.segment_key(cam, named), "kind": wire.SEGMENT, "seq": 9, "data": tomb}],
+    )
+    last = client.get("/api/clips/availability", params={"camera_id": cam, **span}, headers=h)
+    assert last.json()["recorded"] == got.json()["recorded"]

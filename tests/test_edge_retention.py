@@ -87,24 +87,44 @@ def test_deleted_segments_leave_the_hubs_index_through_the_outbox(tmp_path: Path
     root, box = tmp_path / "rec", Outbox(tmp_path / "outbox.db")
     try:
         sink = OutboxSink(box)
-        starts = [NOW - timedelta(days=40, minutes=i) for i in (2, 1)] + [NOW]
+        # The stream clock has microseconds; the file name (what retention reads) milliseconds.
+        starts = [NOW - timedelta(days=40, minutes=i, microseconds=123456) for i in (2, 1)]
+        starts.append(NOW)
         for start in starts:
-            write_segment(root, 1, start, 10)
-            sink.segment(1, SegmentInfo(1, start, start + timedelta(seconds=10), "x", 10, 1))
+            path = write_segment(root, 1, start, 10)
+            info = SegmentInfo(
+                1, start, start + timedelta(seconds=10), segment_path(1, start), 10, 1
+            )
+            assert path == root / info.path
+            sink.segment(1, info)
         done = enforce_local(
             root,
             RecordingConfig(retention_days=30),
             NOW,
             free=lambda p: PLENTY,
-            on_deleted=lambda seg: sink.segment_gone(seg.camera_id, seg.start),
+            on_deleted=lambda gone: sink.segments_gone([(s.camera_id, s.start) for s in gone]),
         )
         assert done.deleted == 2
         items = {p.key: p.wire()["data"] for p in box.items_since(None)}
-        assert len(items) == 3, "a tombstone replaces the index row of the same segment"
+        assert len(items) == 3, "each tombstone replaced the index row of its segment"
         for start in starts[:2]:
-            assert items[wire.segment_key(1, start)] == {
-                "camera_id": 1, "start": wire.iso(start), "deleted": True,
+            named = start.replace(microsecond=start.microsecond // 1000 * 1000)
+            assert items[wire.segment_key(1, named)] == {
+                "camera_id": 1, "start": wire.iso(named), "deleted": True,
             }  # fmt: skip
         assert "deleted" not in items[wire.segment_key(1, NOW)]
     finally:
         box.close()
+
+
+def test_a_failing_outbox_does_not_stop_retention(tmp_path: Path) -> None:
+    old = [write_segment(tmp_path, 1, NOW - timedelta(days=40, minutes=i), 10) for i in range(3)]
+    write_segment(tmp_path, 1, NOW, 10)
+
+    def full(_gone: list) -> None:
+        raise OSError("database or disk is full")
+
+    done = enforce_local(
+        tmp_path, RecordingConfig(retention_days=30), NOW, free=lambda p: PLENTY, on_deleted=full
+    )
+    assert done.deleted == 3 and not any(p.exists() for p in old)

@@ -187,6 +187,7 @@ def test_hub_and_agent_draw_the_same_office_margins(fresh_runtime: Runtime, tmp_
     rt = fresh_runtime
     cfg, cam_id = hub_site_config(rt, tmp_path)
     assert cfg["margins"] == {"before_minutes": 90, "after_minutes": 60}
+    assert cfg["dark_motion_pct"] == 0.1
     day = next(d["date"] for d in cfg["calendar"] if d["working"] and d["opens"] == "07:30")
     visits = {"05:20": 10, "06:20": 20, "16:40": 15, "17:05": 10}
     rows = [

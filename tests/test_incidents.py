@@ -162,6 +162,8 @@ def test_motion_in_the_dark_is_an_intrusion_the_detector_missed() -> None:
     specs = detect(obs(NIGHT, [0] * 6, covered, moving, True), scheduled=office)
     assert [s.kind for s in specs] == ["tamper"]
     assert detect(obs(DAY, [0] * 6, motion=moving, ir=True), scheduled=office) == []
+    night = obs(NIGHT, [0] * 6, motion=moving, ir=True)
+    assert detect(night, scheduled=office, dark_motion_pct=0) == []  # the setting's "off"
 
 
 def test_tamper_two_minutes_names_the_kind() -> None:

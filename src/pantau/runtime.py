@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pantau.config.model import Settings
+from pantau.hub.keys import hub_signing_key
 from pantau.registry.cameras import sync_config_cameras
 from pantau.registry.secrets import SecretBox
 from pantau.registry.seed import seed_kendari
@@ -45,6 +46,7 @@ def open_runtime(settings: Settings, *, prepare: bool = True) -> Runtime:
             secrets=SecretBox(settings.data_dir / "secret.key"),
         )
         if prepare:
+            hub_signing_key(settings)  # before any request could race to create it
             upgrade(engine)
             with transaction(rt.sessions) as session:
                 result = seed_kendari(session)

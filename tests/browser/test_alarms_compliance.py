@@ -121,6 +121,7 @@ def test_pushed_alarm_appears_live_and_is_acknowledged(open_ui, ui_server: UiSer
     dark = _push_incident(ui_server, cam, detail={"people_max": 0, "basis": "motion"})
     dark_meta = page.locator(f"article.alarm[data-id='{dark}'] .meta")
     expect(dark_meta).to_contain_text("gerakan dalam gelap (inframerah)")
+    expect(dark_meta).to_contain_text("3 menit ada gerakan")
     expect(dark_meta).not_to_contain_text("orang ·")
 
     card.locator("button.act-ack").click()

@@ -39,8 +39,9 @@ from pantau.edge.outbox import Outbox
 from pantau.edge.receipt import ReceiptError, apply_receipt, read_receipt, write_receipt
 from pantau.edge.sync import AgentRefused, HubUnavailable, SyncLoop, SyncSettings
 from pantau.hub.agents import create_enrolment, revoke
-from pantau.hub.bundles import hub_signing_key, import_bundle
+from pantau.hub.bundles import import_bundle
 from pantau.hub.connectivity import agent_summary
+from pantau.hub.keys import hub_public_key, hub_signing_key
 from pantau.hub.recompute import recompute_days
 from pantau.registry.cameras import find_site
 from pantau.store.db import transaction
@@ -331,6 +332,13 @@ def export_cmd(
 def receipt_cmd(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="The .receipt.json `pantau import` wrote")],
+    hub_key: Annotated[
+        str | None,
+        typer.Option(
+            help="The hub's public key, as `pantau import` prints it: for an agent whose cached "
+            "configuration has none (enrolled before receipts, no link since)"
+        ),
+    ] = None,
     directory: DirOption = None,
 ) -> None:
     """Forget what the hub took from a carried disk (its signed receipt, carried back)."""
@@ -340,7 +348,8 @@ def receipt_cmd(
         fail(f"{path}: no such file")
     outbox = Outbox(folder / OUTBOX)
     try:
-        receipt = read_receipt(path, (ConfigCache(folder).load() or {}).get("hub_public_key"))
+        cached = (ConfigCache(folder).load() or {}).get("hub_public_key")
+        receipt = read_receipt(path, cached or hub_key)
         done = apply_receipt(outbox, receipt, identity.agent_id)
         left = outbox.backlog()
     except ReceiptError as exc:
@@ -469,3 +478,6 @@ def import_cmd(
         console.print(f"[yellow]imported, but no receipt written to {out}: {exc}[/yellow]")
         return
     console.print(f"receipt -> {out} (carry it back: `pantau agent receipt {out.name}`)")
+    console.print(
+        f"hub key (for `--hub-key` at a site that has none): {hub_public_key(rt.settings)}"
+    )

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from pantau.config.section import Section
 from pantau.incidents.hours import Margins
+from pantau.incidents.rules import DARK_MOTION_PCT
 from pantau.verdicts.config import VerdictConfig
 from pantau.verdicts.delivery import ReportDeliveryConfig
 
@@ -194,6 +195,14 @@ class AnalyticsConfig(Section):
         "late (a reconnecting site, an upload) still extend or create incidents",
     )
     intrusion_margins: IntrusionMarginsConfig = Field(default_factory=IntrusionMarginsConfig)
+    dark_motion_pct: float = Field(
+        default=DARK_MOTION_PCT,
+        ge=0,
+        le=100,
+        description="motion (% of the frame, minute mean) in an infrared picture that counts as "
+        "someone there for intrusion, where the detector finds few people; 0 = off "
+        "(docs/incidents.md)",
+    )
 
 
 class ReportsConfig(Section):

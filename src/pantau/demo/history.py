@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
 from pantau.demo.minutes import MINUTE, CameraMinutes, camera_minutes
-from pantau.incidents.hours import widened
+from pantau.incidents.hours import widened, working_hours
 from pantau.incidents.rules import MinuteFacts, detect, offline_incidents
 from pantau.incidents.store import upsert_incidents
 from pantau.incidents.windows import allowed_predicate, stored_windows
@@ -243,9 +243,10 @@ def _scheduled_mask(
     last = m.minute(m.n - 1).astimezone(tz).date()
     mask = np.zeros(m.n, dtype=bool)
     for day in site_days(session, site, first, last):
-        if not day.working or day.opens is None or day.closes is None:
+        hours = working_hours(day)
+        if hours is None:
             continue
-        span = widened(day.day, (day.opens, day.closes), margins)
+        span = widened(day.day, hours, margins)
         a, b = (t.replace(tzinfo=tz).astimezone(UTC) for t in span)
         i0 = max(0, int(-(-(a - m.start).total_seconds() // 60)))
         i1 = min(m.n, int(-(-(b - m.start).total_seconds() // 60)))

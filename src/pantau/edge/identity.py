@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,20 +50,27 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def signing_key(data_dir: Path) -> Ed25519PrivateKey:
-    """The agent's Ed25519 key, created on first use."""
+    """The Ed25519 key kept in `data_dir` (an agent's; the hub's in its own folder), created on
+    first use. Two processes creating it at once end with the same key: the new file is linked
+    into place only if none is there yet, and the loser reads the winner's."""
     path = data_dir / SIGNING_KEY
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} is not an Ed25519 key")
-        return key
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    write_private(path, pem)
+    if not path.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        mine = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}")
+        write_private(mine, pem)
+        try:
+            os.link(mine, path)
+        except FileExistsError:
+            pass
+        finally:
+            mine.unlink()
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 key")
     return key
 
 

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pantau.edge.config_cache import ConfigCache
-from pantau.incidents.hours import UNKNOWN, Margins, expected_predicate
+from pantau.incidents.hours import UNKNOWN, Hours, Margins, Unknown, expected_predicate
 from pantau.incidents.rules import (
     CAMERA_OFFLINE,
     IncidentSpec,
@@ -93,7 +93,11 @@ class SiteIncidents:
         specs = offline_incidents(samples)
         if obs:
             specs += detect(
-                obs, scheduled=_scheduled(config, tz), allowed=allowed_predicate(windows, tz)
+                obs,
+                scheduled=_scheduled(config, tz),
+                allowed=allowed_predicate(windows, tz),
+                # as the hub judges; a hub that sends none does not use motion at all
+                dark_motion_pct=float(config.get("dark_motion_pct") or 0.0),
             )
         found = [self._finding(s) for s in specs]
         self._prune(camera_id, specs)
@@ -154,7 +158,7 @@ def _scheduled(config: dict[str, Any], timezone: str) -> Callable[[datetime], bo
         else:
             days[day] = None
 
-    def hours_of(day: date) -> tuple[time, time] | object | None:
+    def hours_of(day: date) -> Hours | Unknown | None:
         return days.get(day, UNKNOWN)  # past the cached calendar: not ours to call
 
     return expected_predicate(hours_of, timezone, Margins.from_json(config.get("margins")))

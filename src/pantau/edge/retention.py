@@ -86,10 +86,11 @@ def enforce_local(
     policy: RecordingConfig,
     now: datetime | None = None,
     free: Callable[[Path], int] = disk_free,
-    on_deleted: Callable[[LocalSegment], object] | None = None,
+    on_deleted: Callable[[list[LocalSegment]], object] | None = None,
 ) -> LocalRetention:
     """Delete what the retention policy says, oldest first; empty day folders go too.
-    `on_deleted` hears of each segment gone (the agent tells the hub's segment index)."""
+    `on_deleted` hears of the segments gone, once, at the end (the agent tells the hub's
+    segment index); if it fails, the files are gone all the same and the failure is logged."""
     segments = local_segments(root)
     newest = {s.camera_id: s for s in segments}
     plan = planner.plan(
@@ -102,6 +103,7 @@ def enforce_local(
         min_free_bytes=_bytes(policy.min_free_gb) or 0,
     )
     done = LocalRetention()
+    gone: list[LocalSegment] = []
     for seg, reason in plan:
         if newest[seg.camera_id] is seg:
             continue
@@ -115,10 +117,14 @@ def enforce_local(
             continue
         done.deleted += 1
         done.bytes_freed += seg.bytes
-        if on_deleted is not None:
-            on_deleted(seg)
+        gone.append(seg)
         with contextlib.suppress(OSError):  # the day folder still holds other segments
             seg.file.parent.rmdir()
+    if gone and on_deleted is not None:
+        try:
+            on_deleted(gone)
+        except Exception:  # a full or locked outbox must not stop retention freeing the disk
+            log.exception("could not queue %d deleted segments for the hub's index", len(gone))
     if done.deleted:
         log.info(
             "local retention: deleted %d segments (%.1f MB)", done.deleted, done.bytes_freed / 1e6

@@ -84,7 +84,9 @@ class AgentRunner:
             enforce_local(
                 self.settings.recordings_dir,
                 self.settings.recording,
-                on_deleted=lambda seg: self.sink.segment_gone(seg.camera_id, seg.start),
+                on_deleted=lambda gone: self.sink.segments_gone(
+                    [(s.camera_id, s.start) for s in gone]
+                ),
             )
         except Exception:
             log.exception("local retention failed; trying again at the next interval")

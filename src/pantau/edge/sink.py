@@ -8,13 +8,14 @@ import base64
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pantau.edge import items as wire
 from pantau.edge.incidents import Finding, SiteIncidents
 from pantau.edge.outbox import Outbox
 from pantau.media.reader import SampledFrame
-from pantau.media.recorder import Recovery, SegmentInfo
+from pantau.media.recorder import Recovery, SegmentInfo, parse_segment_start
 from pantau.pipeline.health import HealthTracker, MinuteSample
 from pantau.pipeline.sinks import Sink
 from pantau.store.types import utcnow
@@ -38,14 +39,27 @@ class OutboxSink:
     def segment(self, camera_id: int, info: SegmentInfo) -> None:
         if self.local is not None:
             self.local.segment(camera_id, info)
-        data = {"camera_id": camera_id, "start": info.start, "end": info.end, "bytes": info.bytes}
-        self.outbox.put([(wire.segment_key(camera_id, info.start), wire.SEGMENT, info.start, data)])
-
-    def segment_gone(self, camera_id: int, start: datetime) -> None:
-        """Local retention deleted a segment: the hub must stop offering it for clip requests.
-        Same key as its index row, so an index row not yet sent is replaced, not sent."""
-        data = {"camera_id": camera_id, "start": start, "deleted": True}
+        # Keyed by the start in the file's name (whole milliseconds), the one local retention
+        # reads back when it deletes the file: its tombstone then replaces this very row.
+        start = parse_segment_start(Path(info.path)) or info.start
+        data = {"camera_id": camera_id, "start": start, "end": info.end, "bytes": info.bytes}
         self.outbox.put([(wire.segment_key(camera_id, start), wire.SEGMENT, start, data)])
+
+    def segments_gone(self, gone: Sequence[tuple[int, datetime]]) -> None:
+        """Local retention deleted these (camera, start) segments: the hub must stop offering
+        them for clip requests. Same keys as their index rows, so a row not yet sent is
+        replaced, not sent. One transaction for the lot."""
+        self.outbox.put(
+            [
+                (
+                    wire.segment_key(cam, start),
+                    wire.SEGMENT,
+                    start,
+                    {"camera_id": cam, "start": start, "deleted": True},
+                )
+                for cam, start in gone
+            ]
+        )
 
     def recovered(self, camera_id: int, results: list[Recovery]) -> None:
         for r in results:

@@ -13,7 +13,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,6 @@ from pantau.accounts import audit
 from pantau.config.model import Settings
 from pantau.edge import items as wire
 from pantau.edge.bundle import BundleError, read_manifest, verify
-from pantau.edge.identity import signing_key
 from pantau.edge.receipt import Receipt
 from pantau.hub.agents import record_contact
 from pantau.hub.ingest import ingest
@@ -30,8 +28,6 @@ from pantau.media.recorder import segment_path
 from pantau.recordings.index import add_segment
 from pantau.store.models import Agent, AgentImport, Camera
 from pantau.store.types import utcnow
-
-HUB_KEY_DIR = "hub-key"
 
 
 @dataclass
@@ -60,12 +56,6 @@ class ImportResult:
             self.taken,
             self.rejected,
         )
-
-
-def hub_signing_key(settings: Settings) -> Ed25519PrivateKey:
-    """The hub's Ed25519 key (made on first use): it signs import receipts, and its public
-    half goes to every agent in the site configuration."""
-    return signing_key(settings.data_dir / HUB_KEY_DIR)
 
 
 def import_bundle(session: Session, settings: Settings, path: Path, actor: str) -> ImportResult:

@@ -11,7 +11,7 @@ import base64
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -263,10 +263,12 @@ def ingest(
     _upsert(session, Observation, list(obs.values()), ("camera_id", "minute"), OBS_FIELDS)
     _upsert(session, HealthSample, list(health.values()), ("camera_id", "minute"), HEALTH_FIELDS)
     _upsert(session, EdgeSegment, list(segments.values()), ("camera_id", "start"), ("end", "bytes"))
-    for camera_id, start in gone:
+    for camera_id, start in gone:  # rows indexed before keys were by name have microseconds
         session.execute(
             delete(EdgeSegment).where(
-                EdgeSegment.camera_id == camera_id, EdgeSegment.start == start
+                EdgeSegment.camera_id == camera_id,
+                EdgeSegment.start >= start,
+                EdgeSegment.start < start + timedelta(milliseconds=1),
             )
         )
     # Incidents before their pictures, whatever order they came in.

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
-from pantau.edge.identity import public_key_b64
-from pantau.hub.bundles import hub_signing_key
+from pantau.hub.keys import hub_public_key
 from pantau.registry.schedule import site_days
 from pantau.registry.secrets import SecretBox, with_credentials
 from pantau.store.models import Agent, Site
@@ -66,7 +65,8 @@ def site_config(
         "cameras": cameras,
         "calendar": [_day(d) for d in days],
         "margins": settings.analytics.intrusion_margins.margins().as_json(),
-        "hub_public_key": public_key_b64(hub_signing_key(settings)),
+        "dark_motion_pct": settings.analytics.dark_motion_pct,
+        "hub_public_key": hub_public_key(settings),
     }
     body["digest"] = hashlib.sha256(
         json.dumps(body, sort_keys=True, default=str).encode()

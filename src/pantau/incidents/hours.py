@@ -15,14 +15,36 @@ A margin that would cross midnight stops at the day's edge.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 Hours = tuple[time, time]
-UNKNOWN = object()  # a day the caller cannot resolve: never an intrusion there
+
+
+class Unknown(enum.Enum):
+    """A day the caller cannot resolve (past an agent's cached calendar): never an intrusion."""
+
+    DAY = "unknown"
+
+
+UNKNOWN = Unknown.DAY
+
+
+class DayLike(Protocol):
+    working: bool
+    opens: time | None
+    closes: time | None
+
+
+def working_hours(day: DayLike) -> Hours | None:
+    """(opens, closes) of a working day with both times known, else None (a day off)."""
+    if day.working and day.opens is not None and day.closes is not None:
+        return day.opens, day.closes
+    return None
 
 
 @dataclass(frozen=True)
@@ -53,7 +75,7 @@ def widened(day: date, hours: Hours, margins: Margins) -> tuple[datetime, dateti
 
 
 def expected_predicate(
-    hours_of: Callable[[date], Hours | object | None], timezone: str, margins: Margins
+    hours_of: Callable[[date], Hours | Unknown | None], timezone: str, margins: Margins
 ) -> Callable[[datetime], bool]:
     """`scheduled(minute)` for the rules: True while people are expected on camera.
 
@@ -61,7 +83,7 @@ def expected_predicate(
     Minutes are aware instants; the day is the local one. Each day is resolved once.
     """
     tz = ZoneInfo(timezone)
-    spans: dict[date, tuple[datetime, datetime] | object | None] = {}
+    spans: dict[date, tuple[datetime, datetime] | Unknown | None] = {}
 
     def scheduled(minute: datetime) -> bool:
         local = minute.astimezone(tz)
@@ -70,11 +92,10 @@ def expected_predicate(
             hours = hours_of(day)
             spans[day] = widened(day, hours, margins) if isinstance(hours, tuple) else hours
         span = spans[day]
-        if span is UNKNOWN:
+        if isinstance(span, Unknown):
             return True
         if span is None:
             return False
-        start, end = span  # type: ignore[misc]
-        return start <= local.replace(tzinfo=None) < end
+        return span[0] <= local.replace(tzinfo=None) < span[1]
 
     return scheduled

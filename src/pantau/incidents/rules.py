@@ -114,6 +114,8 @@ def _end(run: list[datetime], last: datetime, max_step: timedelta) -> datetime |
 
 def _moving_in_the_dark(o: ObsLike, threshold: float) -> bool:
     """Someone moving in an infrared picture the detector cannot read (docs/incidents.md)."""
+    if threshold <= 0:  # off
+        return False
     tampered = any(v for v in (o.tamper or {}).values())
     return bool(o.ir_mode) and (o.motion_pct or 0.0) >= threshold and not tampered
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from pantau.config.model import Settings
 from pantau.incidents.evidence import Evidence, EvidenceFor, Footage, evidence_taker
-from pantau.incidents.hours import expected_predicate
+from pantau.incidents.hours import Hours, expected_predicate, working_hours
 from pantau.incidents.rules import IncidentSpec, detect, offline_incidents
 from pantau.incidents.windows import allowed_predicate, stored_windows
 from pantau.registry.schedule import site_day
@@ -91,11 +91,8 @@ def upsert_incidents(
 
 
 def _scheduled(session: Session, camera: Camera, settings: Settings) -> Callable[[datetime], bool]:
-    def hours_of(day: date) -> tuple[time, time] | None:
-        d = site_day(session, camera.site, day)
-        if not d.working or d.opens is None or d.closes is None:
-            return None
-        return d.opens, d.closes
+    def hours_of(day: date) -> Hours | None:
+        return working_hours(site_day(session, camera.site, day))
 
     return expected_predicate(
         hours_of, settings.city.timezone, settings.analytics.intrusion_margins.margins()
@@ -164,7 +161,12 @@ def evaluate_camera(
         .where(HealthSample.minute >= start, HealthSample.minute < end)
         .order_by(HealthSample.minute)
     ).all()
-    specs = detect(observations, scheduled=_scheduled(session, camera, settings), allowed=allowed)
+    specs = detect(
+        observations,
+        scheduled=_scheduled(session, camera, settings),
+        allowed=allowed,
+        dark_motion_pct=settings.analytics.dark_motion_pct,
+    )
     specs += offline_incidents(samples)
     specs = [s for s in specs if s.start < until and (s.last or s.start) >= since - GAP]
     return upsert_incidents(session, specs, evidence_taker(session, settings, camera_id, footage))

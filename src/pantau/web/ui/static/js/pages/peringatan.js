@@ -294,7 +294,7 @@ export async function mount(root, ctx) {
     const parts = [];
     if (d.people_max) parts.push(t("peringatan.people", { n: d.people_max }));
     if (d.basis === "motion") parts.push(t("peringatan.basis_motion"));
-    if (d.minutes) parts.push(t("peringatan.minutes_seen", { n: d.minutes }));
+    if (d.minutes) parts.push(t(d.basis === "motion" ? "peringatan.minutes_moving" : "peringatan.minutes_seen", { n: d.minutes }));
     if (inc.kind === "tamper" && d.kind) parts.push(TAMPER.includes(d.kind) ? t(`peringatan.tamper.${d.kind}`) : d.kind);
     return parts.join(" · ");
   }
