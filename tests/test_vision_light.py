@@ -99,6 +99,15 @@ def test_infrared_picture_is_off_unless_the_room_is_really_lit(frames):
     # still the infrared picture: every pixel's channels differ by 3, but the tint is constant.
     tinted = np.clip(grey_bgr.astype(np.int16) + np.array([-1, 2, 0]), 0, 255).astype(np.uint8)
     assert is_monochrome(tinted)
+    # A green EXIT sign in the infrared picture (1 % of it) leaves it infrared; a tenth of the
+    # picture in colour does not.
+    sign, wall = tinted.copy(), tinted.copy()
+    h, w = sign.shape[:2]
+    side = int((0.01 * h * w) ** 0.5)
+    sign[10 : 10 + side, 10 : 10 + side] = (40, 200, 60)
+    assert is_monochrome(sign)
+    wall[: h // 10] = (40, 200, 60)
+    assert not is_monochrome(wall)
     g = scene_at(grey320(colour), 125)  # bright enough for "on" in colour ...
     meter = LightMeter()
     r = meter.update(g, at(0), bgr=grey_bgr)

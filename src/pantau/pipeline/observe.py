@@ -112,6 +112,7 @@ class _Person:
     box: Box
     patch: np.ndarray  # grey pixels of the box when the detector last confirmed them
     confirmed: datetime
+    moving: bool = False  # counted by the moving carry, not by a sighting or a still place
 
 
 def _patch(grey: np.ndarray, box: Box, scale: float) -> np.ndarray:
@@ -190,7 +191,6 @@ class CameraAnalyzer:
         self._empty_looks = 0  # lit full looks in a row that found and carried nobody
         self._moving_at: datetime | None = None  # last colour frame with motion
         self._lost: _Person | None = None  # the last person seen, while a carry may bring them back
-        self._carried = False  # the count rests on the moving carry: look again when it stops
         self.detector_runs = 0
 
     @property
@@ -227,7 +227,7 @@ class CameraAnalyzer:
             return "full", None  # also after a gap: nothing follows from the frame before
         beat = s.heartbeat_seconds if self._people else s.empty_heartbeat_seconds
         if (at - self._last_full).total_seconds() >= beat or (
-            self._carried and not self._moving(at)
+            any(p.moving for p in self._seen) and not self._moving(at)
         ):
             return "heartbeat", None
         gh, gw = frame.grey.shape[:2]
@@ -305,8 +305,10 @@ class CameraAnalyzer:
         Someone the detector found before but not now stays counted if the room is lit, their
         pixels still look the same and the last sighting is recent: the model misses a seated,
         half-hidden person in many frames (docs/analytics-schedule.md) while nothing about
-        them changed. In the dark or under infrared nobody is carried, so a night alarm rests
-        on fresh detections only.
+        them changed. Failing that, the last one seen stays while the picture keeps moving
+        (the moving carry: colour pictures only, lamps on or off). Under infrared neither
+        applies: the count there rests on fresh detections (and the incident rules on motion
+        in the dark, `incidents.rules`).
         """
         grey = frame.grey
         scale = grey.shape[1] / frame.bgr.shape[1]
@@ -316,9 +318,10 @@ class CameraAnalyzer:
             looked = roi is None or (roi[0] <= cx < roi[2] and roi[1] <= cy < roi[3])
             if any(iou(p.box, b) >= 0.3 for b in found):
                 continue  # found again: the fresh sighting replaces it
-            if not looked or (lit and self._still_there(p, grey, scale, frame.at)):
+            if not looked:
                 out.append(p)
-        self._carried = False
+            elif lit and self._still_there(p, grey, scale, frame.at):
+                out.append(replace(p, moving=False))  # kept by their place, not by motion
         if out:
             self._lost = None
         else:  # the last one seen, kept for a while: they may be moving where the model is blind
@@ -328,8 +331,7 @@ class CameraAnalyzer:
             )
             self._lost = lost if recent else None
             if self._lost is not None and self._moving(frame.at):
-                out.append(self._lost)
-                self._carried = True
+                out.append(replace(self._lost, moving=True))
         if out:
             self._someone_at, self._empty_looks = frame.at, 0
         elif roi is None:
@@ -379,7 +381,7 @@ class CameraAnalyzer:
         look = ""
         if active:
             self._seen = []  # a covered or turned camera sees nobody; tamper is the fact
-            self._lost, self._carried = None, False
+            self._lost = None
             self._empty = None  # and the room it saw empty may no longer be the one in view
             self._last_full = None  # look at everything once the view is back
             self._pending_region = None

@@ -28,23 +28,28 @@ OFF_THRESHOLD = 100.0
 IR_ON_THRESHOLD = 170.0
 
 
-def is_monochrome(bgr: np.ndarray, tolerance: float = 1.0) -> bool:
+def is_monochrome(bgr: np.ndarray, tolerance: float = 2.5) -> bool:
     """Whether a colour frame is really grey: the camera is in infrared (night) mode.
 
     What separates an infrared picture from a colour one is chroma that *varies* across the
     picture, not chroma that is exactly neutral: an encoder or a camera whose grey is a little
     off (chroma at 127 instead of 128 gives every pixel a channel spread of 3) still sends a
-    grey picture. So the measure is the spread (standard deviation) of the two chroma channels
-    (YCrCb), summed, on a copy at most 160 px wide (which also averages away compression
-    noise): at most 0.3 for the simulator's infrared frames after H.264, 6.8 or more for its
-    colour frames from dawn to dusk.
+    grey picture. So the measure is how far the two chroma channels (YCrCb) stray from their
+    medians, mean absolute deviation summed, on a copy at most 160 px wide (which also
+    averages away compression noise): 0.05 for the simulator's infrared frames after H.264,
+    8 or more for its colour frames from dawn to dusk. It grows with the coloured *area*, so a
+    green EXIT sign or an LED in the infrared picture (1-2 % of it: 1.2-2.3) leaves it grey,
+    where a standard deviation would already call it colour.
     """
     frame = check_bgr(bgr, None, "is_monochrome: colour frame")
     h, w = frame.shape[:2]
     if w > 160:
         frame = cv2.resize(frame, (160, max(1, round(h * 160 / w))), interpolation=cv2.INTER_AREA)
-    _, std = cv2.meanStdDev(cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb))
-    return float(std[1, 0] + std[2, 0]) < tolerance
+    ycc = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb)
+    deviation = 0.0
+    for c in (ycc[..., 1], ycc[..., 2]):
+        deviation += float(np.mean(np.abs(c.astype(np.int16) - int(np.median(c)))))
+    return deviation < tolerance
 
 
 @dataclass(frozen=True, slots=True)
