@@ -531,7 +531,8 @@ def test_clip_request_completes_across_two_link_cuts(
         outbox = Outbox(site_dir / "agent" / "outbox.db")
         sink = OutboxSink(outbox)
         for start, end, path in segments:
-            info = SimpleNamespace(start=start, end=end, bytes=path.stat().st_size)
+            rel = path.relative_to(site_dir / "recordings").as_posix()
+            info = SimpleNamespace(start=start, end=end, bytes=path.stat().st_size, path=rel)
             sink.segment(cam, info)  # type: ignore[arg-type]
         outbox.close()
         log = tmp_path / "agent.log"
