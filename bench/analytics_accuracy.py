@@ -351,11 +351,11 @@ def score_office(
     def guard(at: datetime) -> bool:
         return scoring.in_window(at, zone, *GUARD_WINDOW)
 
-    default = Settings().analytics.intrusion_margins.margins()
+    expected = calendar_scheduled(zone, Settings().analytics.intrusion_margins.margins())
     variants = {  # name: (scheduled, allowed)
         "strict": (calendar_scheduled(zone, Margins(0, 0)), lambda _at: False),
-        "margins": (calendar_scheduled(zone, default), lambda _at: False),
-        "guard": (calendar_scheduled(zone, default), guard),
+        "margins": (expected, lambda _at: False),
+        "guard": (expected, guard),
     }
     intrusion = {}
     tamper_incidents: list[Span] = []

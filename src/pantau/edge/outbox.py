@@ -246,21 +246,17 @@ class Outbox:
         for row in rows:
             yield Pending(*row)
 
-    def matching(self, pairs: Sequence[tuple[str, int]]) -> list[Pending]:
-        """The items still pending with exactly these (key, seq): an import receipt's."""
-        out: list[Pending] = []
+    def pending_for(self, keys: Sequence[str]) -> dict[str, Pending]:
+        """What is still pending under these keys (an import receipt's), whatever its seq."""
+        out: dict[str, Pending] = {}
         with self._lock:
-            for key, seq in pairs:
+            for key in keys:
                 row = self._db.execute(
-                    "SELECT key, kind, seq, size, body FROM item WHERE key=? AND seq=?", (key, seq)
+                    "SELECT key, kind, seq, size, body FROM item WHERE key=?", (key,)
                 ).fetchone()
                 if row is not None:
-                    out.append(Pending(*row))
+                    out[key] = Pending(*row)
         return out
-
-    def has(self, key: str) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM item WHERE key=?", (key,)).fetchone() is not None
 
     def rejected(self) -> list[tuple[str, str]]:
         with self._lock:

@@ -110,8 +110,8 @@ def apply_receipt(outbox: Outbox, receipt: Receipt, agent_id: int) -> Applied:
             f"the receipt is for agent {receipt.agent_id}, this is agent {agent_id}: "
             "nothing was removed from the outbox"
         )
-    found = outbox.matching(receipt.items)
+    pending = outbox.pending_for([key for key, _ in receipt.items])
+    found = [pending[k] for k, seq in receipt.items if k in pending and pending[k].seq == seq]
     set_aside = sum(1 for p in found if p.key in receipt.rejected)
     removed = outbox.ack(found, receipt.rejected)
-    changed = sum(1 for key, _ in receipt.items if outbox.has(key))
-    return Applied(removed - set_aside, set_aside, changed)
+    return Applied(removed - set_aside, set_aside, len(pending) - len(found))
